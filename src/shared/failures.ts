@@ -1,0 +1,77 @@
+/**
+ * The failure catalogue. Every error that leaves an activity or the workflow is an
+ * ApplicationFailure whose `type` is one of these, so retry policies, the workflow's recovery
+ * logic, the CLI and the Web UI all speak the same words.
+ *
+ * `nonRetryable` is true where a retry cannot help (a bad key, a refused input, a deleted file)
+ * and would only burn money or time; those fail fast with a message that says what to fix.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Duration } from '@temporalio/common';
+
+export const FAILURES = {
+  /** Input to the workflow, a signal, an update or the CLI does not match its schema. */
+  InvalidInput: { nonRetryable: true },
+  /** A required setting (API key, binary) is missing on the worker. */
+  ConfigMissing: { nonRetryable: true },
+  /** The provider rejected our credentials (401/403): fix the key, retrying will not. */
+  ProviderAuth: { nonRetryable: true },
+  /** The provider refused the request itself (400/404/422): the input must change. */
+  ProviderRejected: { nonRetryable: true },
+  /** 429: retried by Temporal after the provider's Retry-After. */
+  RateLimited: { nonRetryable: false },
+  /** Billing, not rate: OpenAI's insufficient_quota, Replicate's 402. */
+  QuotaExceeded: { nonRetryable: true },
+  /** 5xx, timeouts, connection resets: transient, retried with backoff. */
+  ProviderUnavailable: { nonRetryable: false },
+  /** The model ran and failed (status `failed`): retried with a new prediction, up to a bound. */
+  PredictionFailed: { nonRetryable: false },
+  /** The prediction was cancelled outside vidflow, or aborted by its deadline before it started. */
+  PredictionCanceled: { nonRetryable: false },
+  /** Content moderation (Replicate E005): retrying the same prompt will be flagged again. */
+  ContentFlagged: { nonRetryable: true },
+  /** The output URL answered 403/404/410: Replicate deleted it (API outputs live one hour). */
+  OutputExpired: { nonRetryable: true },
+  /** The download broke off or the connection failed: retried. */
+  DownloadFailed: { nonRetryable: false },
+  /** The downloaded file is not a playable video (ffprobe refused it). */
+  InvalidClip: { nonRetryable: true },
+  /** A download was refused before it started: scheme, host, size or content type. */
+  DownloadRefused: { nonRetryable: true },
+  /** ffmpeg failed on these inputs; the same inputs fail the same way. */
+  StitchFailed: { nonRetryable: true },
+  /** ENOSPC: no space left in the work or output folder. */
+  DiskFull: { nonRetryable: true },
+  /** The plan was not approved before the approval timeout. */
+  ApprovalTimedOut: { nonRetryable: true },
+  /** The estimated cost is above the run's --max-cost. */
+  CostLimitExceeded: { nonRetryable: true },
+} as const satisfies Record<string, { nonRetryable: boolean }>;
+
+export type FailureType = keyof typeof FAILURES;
+export const FAILURE_TYPES = Object.keys(FAILURES) as FailureType[];
+/** For `retry.nonRetryableErrorTypes`: belt and braces on top of each failure's own flag. */
+export const NON_RETRYABLE_TYPES = FAILURE_TYPES.filter((t) => FAILURES[t].nonRetryable);
+
+export interface FailureOptions {
+  details?: unknown[];
+  cause?: Error;
+  /** Overrides the retry policy's backoff for this attempt, e.g. from a Retry-After header. */
+  nextRetryDelay?: Duration;
+}
+
+/** Builds the ApplicationFailure for a catalogue type; the only way failures are made. */
+export function failure(type: FailureType, message: string, opts: FailureOptions = {}): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: FAILURES[type].nonRetryable,
+    details: opts.details,
+    cause: opts.cause,
+    nextRetryDelay: opts.nextRetryDelay,
+  });
+}
+
+export function isFailureType(err: unknown, type: FailureType): boolean {
+  return err instanceof ApplicationFailure && err.type === type;
+}

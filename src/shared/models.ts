@@ -1,0 +1,56 @@
+/**
+ * Text-to-video models vidflow knows: Replicate id, the model's real input fields, and its price.
+ * One table, so the cost estimate, input validation and the generate activity can never disagree.
+ */
+export type AspectRatio = '16:9' | '9:16' | '1:1';
+
+export interface ModelInputArgs {
+  prompt: string;
+  seconds: number;
+  aspectRatio: AspectRatio;
+  negativePrompt?: string | undefined;
+}
+
+export interface ModelSpec {
+  /** Replicate's `owner/name` of an official model (POST /v1/models/{owner}/{name}/predictions). */
+  replicateModel: string;
+  /** US dollars per second of output video. */
+  pricePerSecond: number;
+  durations: readonly number[];
+  aspectRatios: readonly AspectRatio[];
+  /** Kling documents 2500 characters for prompt and negative_prompt. */
+  maxPromptChars: number;
+  buildInput(args: ModelInputArgs): Record<string, unknown>;
+}
+
+const kling = (replicateModel: string, pricePerSecond: number): ModelSpec => ({
+  replicateModel,
+  pricePerSecond,
+  durations: [5, 10],
+  aspectRatios: ['16:9', '9:16', '1:1'],
+  maxPromptChars: 2500,
+  buildInput: ({ prompt, seconds, aspectRatio, negativePrompt }) => ({
+    prompt,
+    duration: seconds,
+    aspect_ratio: aspectRatio,
+    ...(negativePrompt ? { negative_prompt: negativePrompt } : {}),
+  }),
+});
+
+export const MODELS = {
+  'kling-v2.5-turbo-pro': kling('kwaivgi/kling-v2.5-turbo-pro', 0.07),
+} as const satisfies Record<string, ModelSpec>;
+
+export type ModelId = keyof typeof MODELS;
+export const MODEL_IDS = Object.keys(MODELS) as [ModelId, ...ModelId[]];
+export const DEFAULT_MODEL: ModelId = 'kling-v2.5-turbo-pro';
+
+/** Accepts our short id or the Replicate `owner/name` of a known model. */
+export function resolveModelId(name: string): ModelId | undefined {
+  if (name in MODELS) return name as ModelId;
+  return MODEL_IDS.find((id) => MODELS[id].replicateModel === name);
+}
+
+export function estimateCostUsd(model: ModelId, scenes: number, seconds: number): number {
+  return Math.round(MODELS[model].pricePerSecond * scenes * seconds * 100) / 100;
+}
