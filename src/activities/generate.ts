@@ -1,0 +1,210 @@
+/**
+ * Generate activity: one paid Replicate prediction per scene, whatever crashes.
+ *
+ * - Before creating, it heartbeats `creatingSince`; right after, the prediction id. A retry (after a
+ *   worker crash, a heartbeat timeout or a transient error) reads the last heartbeat and resumes
+ *   polling that prediction instead of paying for another one.
+ * - If a crash fell between "created at Replicate" and "id recorded", the retry looks among the
+ *   account's recent predictions for one with exactly this input, created after `creatingSince`,
+ *   and adopts it. The window that remains: two identical inputs created in that same interval
+ *   (another run with the same prompt and settings), where the first one found is adopted.
+ * - It polls with its own loop that knows every status (the client's `wait()` polls forever on
+ *   `aborted`), heartbeating each time so a cancellation reaches it.
+ * - Only a cancellation the workflow asked for cancels the prediction at Replicate. A worker
+ *   shutdown, a timeout or a reset also cancel the activity; then the prediction must live on so
+ *   the next attempt can resume it, or every redeploy would pay twice.
+ */
+import { CancelledFailure, Context } from '@temporalio/activity';
+import type Replicate from 'replicate';
+import type { Prediction } from 'replicate';
+import { failure } from '../shared/failures';
+import { MODELS, resolveModelId } from '../shared/models';
+import type { GenerateClipInput, GenerateClipResult, GenerateHeartbeat } from '../shared/schemas';
+import { fromReplicateError } from './provider-errors';
+
+export interface GenerateDeps {
+  replicate: Replicate;
+  /** First poll interval; it grows to `maxPollIntervalMs`. */
+  pollIntervalMs?: number;
+  maxPollIntervalMs?: number;
+  /** Replicate's Cancel-After: no prediction outlives this, even if every worker is gone. */
+  predictionDeadlineSeconds?: number;
+  /** How far back to look for an orphaned prediction (pages of the account-wide list). */
+  orphanSearchPages?: number;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
+const MODERATION = /\bE005\b|flagged as sensitive/i;
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function createGenerateActivities(deps: GenerateDeps) {
+  const { replicate } = deps;
+  const pollMin = deps.pollIntervalMs ?? 2000;
+  const pollMax = deps.maxPollIntervalMs ?? 5000;
+  const deadline = deps.predictionDeadlineSeconds ?? 30 * 60;
+  const orphanPages = deps.orphanSearchPages ?? 3;
+
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw fromReplicateError(err) ?? err;
+    }
+  };
+
+  async function createPrediction(model: string, input: Record<string, unknown>, signal: AbortSignal) {
+    // predictions.create() takes no headers, so Cancel-After goes through the client's request().
+    const res = await call(() =>
+      replicate.request(`/models/${model}/predictions`, {
+        method: 'POST',
+        headers: { 'Cancel-After': `${deadline}s` },
+        data: { input },
+        signal,
+      }),
+    );
+    return (await res.json()) as Prediction;
+  }
+
+  async function findOrphan(model: string, input: Record<string, unknown>, since: string, signal: AbortSignal) {
+    const wanted = stableJson(input);
+    const sinceMs = Date.parse(since);
+    let page = await call(() => replicate.predictions.list({ signal }));
+    for (let i = 0; i < orphanPages; i++) {
+      for (const p of page.results) {
+        if (Date.parse(p.created_at) < sinceMs - 1000) return undefined; // newest first: nothing older matters
+        if (p.model === model && stableJson(p.input) === wanted && p.status !== 'canceled' && p.status !== 'aborted') {
+          return p;
+        }
+      }
+      if (!page.next) return undefined;
+      const next = page.next;
+      page = await call(async () => (await replicate.request(next, { method: 'GET', signal })).json() as never);
+    }
+    return undefined;
+  }
+
+  return {
+    async generateClip(input: GenerateClipInput): Promise<GenerateClipResult> {
+      const ctx = Context.current();
+      const tag = `scene ${input.sceneIndex}/${input.sceneCount}`;
+      const modelId = resolveModelId(input.model);
+      if (!modelId) throw failure('InvalidInput', `unknown model ${input.model}`);
+      const spec = MODELS[modelId];
+      if (input.prompt.length > spec.maxPromptChars) {
+        throw failure('InvalidInput', `${tag}: prompt is ${input.prompt.length} characters; ${modelId} takes at most ${spec.maxPromptChars}`);
+      }
+      const modelInput = spec.buildInput({
+        prompt: input.prompt,
+        seconds: input.seconds,
+        aspectRatio: input.aspectRatio,
+        negativePrompt: input.negativePrompt,
+      });
+      const signal = ctx.cancellationSignal;
+      const previous = ctx.info.heartbeatDetails as (GenerateHeartbeat & { creatingSince?: string }) | undefined;
+
+      let prediction: Prediction | undefined;
+      if (previous?.predictionId) {
+        prediction = await call(() => replicate.predictions.get(previous.predictionId, { signal }));
+        ctx.log.info(`${tag}: resuming prediction ${prediction.id} (${prediction.status}), attempt ${ctx.info.attempt}`);
+        if (prediction.status === 'failed' || prediction.status === 'canceled' || prediction.status === 'aborted') {
+          prediction = undefined; // the previous attempt already reported it; this attempt pays for a new one
+        }
+      } else if (previous?.creatingSince) {
+        prediction = await findOrphan(spec.replicateModel, modelInput, previous.creatingSince, signal);
+        if (prediction) ctx.log.info(`${tag}: adopted prediction ${prediction.id} created by a crashed attempt`);
+      }
+
+      if (!prediction) {
+        ctx.heartbeat({ creatingSince: new Date().toISOString() });
+        ctx.log.info(`${tag}: creating prediction on ${spec.replicateModel} (${input.seconds} s, ${input.aspectRatio})`);
+        prediction = await createPrediction(spec.replicateModel, modelInput, signal);
+        ctx.log.info(`${tag}: prediction ${prediction.id} created`);
+      }
+      const id = prediction.id;
+      ctx.heartbeat({ predictionId: id, status: prediction.status } satisfies GenerateHeartbeat);
+
+      try {
+        let wait = pollMin;
+        let lastStatus = prediction.status;
+        while (!TERMINAL.has(prediction.status)) {
+          await ctx.sleep(wait); // rejects with CancelledFailure when the activity is cancelled
+          wait = Math.min(pollMax, Math.round(wait * 1.5));
+          prediction = await call(() => replicate.predictions.get(id, { signal }));
+          ctx.heartbeat({ predictionId: id, status: prediction.status } satisfies GenerateHeartbeat);
+          if (prediction.status !== lastStatus) {
+            ctx.log.info(`${tag}: prediction ${id} is ${prediction.status}`);
+            lastStatus = prediction.status;
+          }
+        }
+      } catch (err) {
+        if (err instanceof CancelledFailure || signal.aborted) {
+          await cancelIfAsked(ctx, replicate, id, tag);
+        }
+        throw err;
+      }
+
+      switch (prediction.status) {
+        case 'succeeded': {
+          const out: unknown = prediction.output;
+          const url = Array.isArray(out) ? (out[0] as unknown) : out;
+          if (typeof url !== 'string') {
+            throw failure('PredictionFailed', `${tag}: prediction ${id} succeeded without an output URL`);
+          }
+          const secs = prediction.metrics?.predict_time;
+          ctx.log.info(`${tag}: clip generated${secs ? ` in ${secs.toFixed(0)} s` : ''}`);
+          return { predictionId: id, outputUrl: url };
+        }
+        case 'failed': {
+          const reason = typeof prediction.error === 'string' ? prediction.error : JSON.stringify(prediction.error);
+          if (MODERATION.test(reason)) {
+            throw failure('ContentFlagged', `${tag}: Replicate flagged the prompt or output as sensitive (E005); edit the scene: ${reason}`, {
+              details: [{ predictionId: id }],
+            });
+          }
+          throw failure('PredictionFailed', `${tag}: prediction ${id} failed: ${reason}`, { details: [{ predictionId: id }] });
+        }
+        default:
+          throw failure('PredictionCanceled', `${tag}: prediction ${id} was ${prediction.status} at Replicate`, {
+            details: [{ predictionId: id }],
+          });
+      }
+    },
+  };
+}
+
+/** Cancels at Replicate only when the workflow asked for it; see the module comment. */
+async function cancelIfAsked(ctx: Context, replicate: Replicate, id: string, tag: string): Promise<void> {
+  const why = ctx.cancellationDetails;
+  if (!why?.cancelRequested) {
+    ctx.log.info(`${tag}: activity stopped (${describeCancel(why)}); prediction ${id} lives on for the next attempt`);
+    return;
+  }
+  try {
+    await replicate.predictions.cancel(id); // no signal: ours is already aborted
+    ctx.log.info(`${tag}: cancelled prediction ${id} at Replicate`);
+  } catch (err) {
+    ctx.log.warn(`${tag}: could not cancel prediction ${id}: ${(err as Error).message}`);
+  }
+}
+
+function describeCancel(d: Context['cancellationDetails']): string {
+  if (!d) return 'unknown reason';
+  const reasons = Object.entries(d)
+    .filter(([, v]) => v === true)
+    .map(([k]) => k);
+  return reasons.join(', ') || 'unknown reason';
+}
+
+export type GenerateActivities = ReturnType<typeof createGenerateActivities>;

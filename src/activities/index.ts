@@ -1,0 +1,35 @@
+/**
+ * The activity factory: takes the dependencies (API clients, folders, tuning) and returns every
+ * activity vidflow registers. The worker wires real clients; tests wire clients pointed at the
+ * emulators. Workflows import only the types of the per-kind factories.
+ */
+import type OpenAI from 'openai';
+import type Replicate from 'replicate';
+import { createCleanupActivities } from './cleanup';
+import { createDownloadActivities } from './download';
+import { createGenerateActivities } from './generate';
+import type { GenerateDeps } from './generate';
+import { createPlanActivities } from './plan';
+import { createStitchActivities } from './stitch';
+
+export interface ActivityDeps {
+  openai?: OpenAI | undefined;
+  openaiModel: string;
+  replicate: Replicate;
+  workDir: string;
+  outputDir: string;
+  generate?: Omit<GenerateDeps, 'replicate'>;
+  download?: { maxBytes?: number; fetch?: typeof globalThis.fetch };
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createPlanActivities({ openai: deps.openai, openaiModel: deps.openaiModel }),
+    ...createGenerateActivities({ replicate: deps.replicate, ...deps.generate }),
+    ...createDownloadActivities({ workDir: deps.workDir, ...deps.download }),
+    ...createStitchActivities({ outputDir: deps.outputDir }),
+    ...createCleanupActivities({ workDir: deps.workDir }),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

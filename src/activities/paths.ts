@@ -1,0 +1,41 @@
+/**
+ * File names derived from workflow ids. Ids come from users (`--id`), so they are reduced to a
+ * safe stem that cannot leave its folder: no separators, no `..`, no NUL, bounded length, and a
+ * short hash keeps two different ids that sanitise alike from sharing a file.
+ */
+import { createHash } from 'node:crypto';
+import { join, resolve, sep } from 'node:path';
+
+export function safeStem(id: string, max = 80): string {
+  const cleaned = id
+    .normalize('NFKC')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[.-]+/, '')
+    .replace(/\.{2,}/g, '_')
+    .slice(0, max);
+  if (cleaned === id && cleaned.length > 0) return cleaned;
+  const hash = createHash('sha256').update(id).digest('hex').slice(0, 8);
+  return `${cleaned || 'run'}-${hash}`;
+}
+
+/** Joins and checks the result is inside `dir`: the last line of defence against a bad stem. */
+export function inside(dir: string, ...parts: string[]): string {
+  const base = resolve(dir);
+  const full = resolve(join(base, ...parts));
+  if (full !== base && !full.startsWith(base + sep)) {
+    throw new Error(`refusing a path outside ${base}: ${full}`);
+  }
+  return full;
+}
+
+export function runWorkDir(workDir: string, workflowId: string): string {
+  return inside(workDir, safeStem(workflowId));
+}
+
+export function sceneClipPath(workDir: string, workflowId: string, sceneIndex: number): string {
+  return inside(runWorkDir(workDir, workflowId), `scene-${sceneIndex}.mp4`);
+}
+
+export function outputVideoPath(outputDir: string, workflowId: string): string {
+  return inside(outputDir, `${safeStem(workflowId)}.mp4`);
+}

@@ -1,0 +1,177 @@
+/**
+ * `vidflow <command>`: the command line of vidflow. Standard output carries results (one JSON
+ * document with --json); notices, progress and logs go to standard error.
+ */
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, webUiRunUrl } from '../config';
+import type { Config } from '../config';
+import { stitchCommand } from '../media/stitch-cli';
+import { approveSignal, statusQuery } from '../shared/messages';
+import type { PipelineResult } from '../shared/schemas';
+import { installLogging } from '../worker/logging';
+import { createVidflowWorker, WorkerConfigError } from '../worker/worker';
+import type { videoPipeline } from '../workflows';
+import { CliError, connectClient } from './connection';
+import { serverAnswers, startDevServer, stopDevServer } from './dev-server';
+import { runCommand } from './run';
+import { inputFromFlags, START_OPTIONS, startRun } from './start';
+import { formatStatus } from './status-format';
+
+const USAGE = `vidflow: durable text-to-video on Temporal
+
+Usage:
+  vidflow run "<prompt>" [--yes] [start options]   the whole job: server, worker, plan, approval, video
+  vidflow worker                                    run a worker (needs REPLICATE_API_TOKEN)
+  vidflow start "<prompt>" [start options] [--json] start a run and return
+  vidflow status <id> [--json]                      where a run is
+  vidflow approve <id>                              approve its plan
+  vidflow cancel <id>                               cancel it (stops paid predictions)
+  vidflow result <id> [--json]                      wait for the video
+  vidflow stitch <clips...> --out FILE [--transition fade] [--fade 0.5] [--fps N] [--size WxH]
+  vidflow server [stop]                             start (or stop) the local Temporal dev server
+
+Start options: --scenes 1-6 (3)  --seconds 5|10 (5)  --aspect 16:9|9:16|1:1  --model kling-v2.5-turbo-pro
+               --transition SECONDS (0.5)  --id WORKFLOW_ID  --auto-approve
+Configuration: environment or .env (see .env.example). DEBUG=1 for detail.`;
+
+const out = (s: string) => process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+
+function one(positionals: string[], what: string): string {
+  const v = positionals[0];
+  if (!v) throw new CliError(`missing ${what}\n\n${USAGE}`, 2);
+  return v;
+}
+
+async function handleFor(cfg: Config, id: string) {
+  const client = await connectClient(cfg);
+  return client.workflow.getHandle<typeof videoPipeline>(id);
+}
+
+function rootMessage(e: unknown): string {
+  let cur: unknown = e;
+  while (cur instanceof Error && cur.cause instanceof Error) cur = cur.cause;
+  return cur instanceof Error ? cur.message : String(cur);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    out(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === 'stitch') return stitchCommand(rest);
+
+  const cfg = loadConfig();
+  switch (command) {
+    case 'worker': {
+      parseArgs({ args: rest, options: {}, allowPositionals: false });
+      installLogging({ debug: Boolean(cfg.DEBUG), format: cfg.LOG_FORMAT });
+      const { worker } = await createVidflowWorker({ cfg, log: err });
+      await worker.run();
+      return 0;
+    }
+    case 'start': {
+      const { values, positionals } = parseArgs({ args: rest, options: START_OPTIONS, allowPositionals: true });
+      const input = inputFromFlags(positionals.join(' ') || undefined, values);
+      const client = await connectClient(cfg);
+      const { handle, existed } = await startRun(client, cfg, input, values.id);
+      const desc = await handle.describe();
+      const webUiUrl = webUiRunUrl(cfg, handle.workflowId, desc.runId);
+      if (existed) err(`run ${handle.workflowId} already exists (${desc.status.name}); not starting another`);
+      if (values.json) out(JSON.stringify({ workflowId: handle.workflowId, runId: desc.runId, webUiUrl, ...(existed ? { existed } : {}) }));
+      else out(`${existed ? 'exists' : 'started'}: ${handle.workflowId}\nWeb UI: ${webUiUrl}`);
+      return 0;
+    }
+    case 'status': {
+      const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' } }, allowPositionals: true });
+      const id = one(positionals, 'workflow id');
+      const status = await (await handleFor(cfg, id)).query(statusQuery);
+      out(values.json ? JSON.stringify(status) : formatStatus(id, status));
+      return 0;
+    }
+    case 'approve': {
+      const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true });
+      const id = one(positionals, 'workflow id');
+      await (await handleFor(cfg, id)).signal(approveSignal);
+      out(`approved: ${id}`);
+      return 0;
+    }
+    case 'cancel': {
+      const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true });
+      const id = one(positionals, 'workflow id');
+      await (await handleFor(cfg, id)).cancel();
+      out(`cancel requested: ${id}`);
+      return 0;
+    }
+    case 'result': {
+      const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' } }, allowPositionals: true });
+      const id = one(positionals, 'workflow id');
+      const handle = await handleFor(cfg, id);
+      let result: PipelineResult;
+      try {
+        result = await handle.result();
+      } catch (e) {
+        if (e instanceof WorkflowFailedError) throw new CliError(`run ${id} failed: ${rootMessage(e)}`);
+        throw e;
+      }
+      const { path, durationSeconds, sizeBytes, scenes } = result;
+      out(values.json ? JSON.stringify({ path, durationSeconds, sizeBytes, scenes }) : `${path} (${durationSeconds.toFixed(2)} s, ${(sizeBytes / 1e6).toFixed(2)} MB)`);
+      return 0;
+    }
+    case 'run': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { ...START_OPTIONS, yes: { type: 'boolean', short: 'y' } },
+        allowPositionals: true,
+      });
+      const input = inputFromFlags(positionals.join(' ') || undefined, values);
+      return runCommand(cfg, input, { yes: Boolean(values.yes), id: values.id, json: Boolean(values.json) });
+    }
+    case 'server': {
+      if (rest[0] === 'stop') {
+        out(stopDevServer() ? 'dev server stopped' : 'no dev server started by vidflow is running');
+        return 0;
+      }
+      if (await serverAnswers(cfg.TEMPORAL_ADDRESS)) {
+        out(`a Temporal server already answers at ${cfg.TEMPORAL_ADDRESS}`);
+        return 0;
+      }
+      const server = await startDevServer({ log: err });
+      out(`Temporal dev server: ${server.address}, Web UI ${server.uiUrl}`);
+      return 0;
+    }
+    default:
+      throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
+  }
+}
+
+export function reportError(e: unknown): number {
+  if (e instanceof CliError) {
+    err(`vidflow: ${e.message}`);
+    return e.exitCode;
+  }
+  if (e instanceof ConfigError || e instanceof WorkerConfigError) {
+    err(`vidflow: ${e.message}`);
+    return 2;
+  }
+  if (e instanceof WorkflowNotFoundError) {
+    err(`vidflow: no such run: ${e.workflowId}`);
+    return 1;
+  }
+  if (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
+    err(`vidflow: ${e.message}`);
+    return 2;
+  }
+  err(`vidflow: ${rootMessage(e)}`);
+  if (process.env.DEBUG && e instanceof Error) err(e.stack ?? '');
+  return 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => process.exit(reportError(e)),
+  );
+}

@@ -1,0 +1,151 @@
+/**
+ * `vidflow run`: the main job in one command. Uses the Temporal server at TEMPORAL_ADDRESS if
+ * one answers, else starts the local dev server; runs a worker in this process; starts the run,
+ * shows the plan and asks for approval (or `--yes`), shows per-scene progress, and prints the
+ * video's path and the Web UI link. Everything durable lives in Temporal: Ctrl-C here loses
+ * nothing, and `vidflow worker` finishes the run later.
+ */
+import { createInterface } from 'node:readline/promises';
+import type { Config } from '../config';
+import { webUiRunUrl } from '../config';
+import { ensureFfmpeg } from '../media/ffmpeg';
+import { approveSignal, statusQuery } from '../shared/messages';
+import { estimateCostUsd } from '../shared/models';
+import type { PipelineInput, PipelineStatus } from '../shared/schemas';
+import { installLogging } from '../worker/logging';
+import { createVidflowWorker } from '../worker/worker';
+import { CliError, connectClient } from './connection';
+import { serverAnswers, startDevServer } from './dev-server';
+import { goOffline, OFFLINE_BANNER } from './offline';
+import { startRun } from './start';
+import { formatStatus } from './status-format';
+
+export interface RunOptions {
+  yes: boolean;
+  id?: string | undefined;
+  json?: boolean;
+}
+
+const say = (line: string) => process.stderr.write(line + '\n');
+
+async function ask(question: string): Promise<string> {
+  if (!process.stdin.isTTY) throw new CliError('no terminal to ask for approval: pass --yes, or approve with `vidflow approve <id>`', 2);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim().toLowerCase();
+  } finally {
+    rl.close();
+  }
+}
+
+export async function runCommand(baseCfg: Config, input: PipelineInput, opts: RunOptions): Promise<number> {
+  await ensureFfmpeg();
+  let cfg = baseCfg;
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    if (!cfg.REPLICATE_API_TOKEN) {
+      say(OFFLINE_BANNER);
+      const offline = await goOffline(cfg);
+      cfg = offline.cfg;
+      cleanups.push(offline.close);
+    } else if (!cfg.OPENAI_API_KEY) {
+      say('OPENAI_API_KEY is not set: the plan will be a plain split of the prompt (marked fallback).');
+    }
+
+    if (!(await serverAnswers(cfg.TEMPORAL_ADDRESS))) {
+      if (process.env.TEMPORAL_ADDRESS) {
+        throw new CliError(`no Temporal server answers at TEMPORAL_ADDRESS=${cfg.TEMPORAL_ADDRESS}`);
+      }
+      const server = await startDevServer({ log: say });
+      cfg = { ...cfg, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl };
+      if (server.stop) cleanups.push(server.stop);
+      say(`Temporal dev server: ${server.address}, Web UI ${server.uiUrl}${server.stop ? '' : ' (keeps running; `npx vidflow server stop` stops it)'}`);
+    } else {
+      say(`Temporal server: ${cfg.TEMPORAL_ADDRESS}`);
+    }
+
+    installLogging({ debug: Boolean(cfg.DEBUG), format: cfg.LOG_FORMAT });
+    const { worker } = await createVidflowWorker({ cfg, log: say });
+    const workerDone = worker.run();
+    cleanups.unshift(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerDone.catch(() => undefined);
+    });
+
+    const client = await connectClient(cfg);
+    const { handle, existed } = await startRun(client, cfg, input, opts.id);
+    const desc = await handle.describe();
+    const ui = webUiRunUrl(cfg, handle.workflowId, desc.runId);
+    say(`${existed ? 'run already exists' : 'started'}: ${handle.workflowId}\nWeb UI: ${ui}`);
+
+    const status = await followRun(handle.workflowId, () => handle.query(statusQuery), async (s) => {
+      if (s.stage !== 'awaiting_approval') return;
+      say(formatStatus(handle.workflowId, s));
+      say(`estimated cost: $${estimateCostUsd(input.model, s.scenes.length, input.sceneSeconds).toFixed(2)}`);
+      const answer = opts.yes ? 'y' : await ask('Approve this plan and generate the clips? [y/N] ');
+      if (answer === 'y' || answer === 'yes') {
+        await handle.signal(approveSignal);
+        say('approved');
+      } else {
+        await handle.cancel();
+        say('not approved: run cancelled');
+      }
+    });
+
+    try {
+      const result = await handle.result();
+      say(`\nvideo: ${result.path}\n  ${result.durationSeconds.toFixed(2)} s, ${(result.sizeBytes / 1e6).toFixed(2)} MB, ${result.scenes.length} scenes\nWeb UI: ${ui}`);
+      if (opts.json) process.stdout.write(JSON.stringify({ ...result, webUiUrl: ui }) + '\n');
+      else process.stdout.write(result.path + '\n');
+      return 0;
+    } catch (err) {
+      say(`run ${status.stage}: ${messageOf(err)}`);
+      return 1;
+    }
+  } finally {
+    for (const c of cleanups) await c().catch(() => undefined);
+  }
+}
+
+function messageOf(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Polls the status query, printing a line whenever the stage or a scene changes, until the run ends. */
+export async function followRun(
+  workflowId: string,
+  query: () => Promise<PipelineStatus>,
+  onApproval: (s: PipelineStatus) => Promise<void>,
+): Promise<PipelineStatus> {
+  const seen = new Map<string, string>();
+  let asked = false;
+  for (;;) {
+    let s: PipelineStatus;
+    try {
+      s = await query();
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    const stageKey = `${s.stage}`;
+    if (seen.get('stage') !== stageKey) {
+      seen.set('stage', stageKey);
+      say(`[${workflowId}] ${s.stage}`);
+    }
+    for (const sc of s.scenes) {
+      const key = `${sc.status}:${sc.attempts}`;
+      if (seen.get(`scene${sc.index}`) !== key && s.stage !== 'awaiting_approval' && s.stage !== 'planning') {
+        seen.set(`scene${sc.index}`, key);
+        say(`  scene ${sc.index}/${s.scenes.length}: ${sc.status}${sc.attempts > 1 ? ` (attempt ${sc.attempts})` : ''}`);
+      }
+    }
+    if (s.stage === 'awaiting_approval' && !asked) {
+      asked = true;
+      await onApproval(s);
+    }
+    if (['completed', 'failed', 'cancelled'].includes(s.stage)) return s;
+    await new Promise((r) => setTimeout(r, 400));
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Starting a run: CLI flags → validated input → `videoPipeline` on its task queue. Validation
+ * happens here, before anything starts, and again in the workflow (which other clients can start).
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../config';
+import { estimateCostUsd } from '../shared/models';
+import { VIDEO_STAGE } from '../shared/names';
+import { describeZodError, PipelineInputSchema } from '../shared/schemas';
+import type { PipelineInput, PipelineInputArgs } from '../shared/schemas';
+import type { videoPipeline } from '../workflows';
+import { CliError } from './connection';
+
+export const START_OPTIONS = {
+  scenes: { type: 'string' },
+  seconds: { type: 'string' },
+  aspect: { type: 'string' },
+  model: { type: 'string' },
+  id: { type: 'string' },
+  'auto-approve': { type: 'boolean' },
+  transition: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export interface StartFlags {
+  scenes?: string | undefined;
+  seconds?: string | undefined;
+  aspect?: string | undefined;
+  model?: string | undefined;
+  transition?: string | undefined;
+  'auto-approve'?: boolean | undefined;
+}
+
+function num(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new CliError(`--${flag} must be a number, got "${v}"`, 2);
+  return n;
+}
+
+/** Validates flags into the workflow's input; a bad value exits 2 with the reason. */
+export function inputFromFlags(prompt: string | undefined, flags: StartFlags): PipelineInput {
+  const raw: PipelineInputArgs = {
+    prompt: prompt ?? '',
+    ...(flags.scenes !== undefined ? { scenes: num('scenes', flags.scenes) } : {}),
+    ...(flags.seconds !== undefined ? { sceneSeconds: num('seconds', flags.seconds) as 5 | 10 } : {}),
+    ...(flags.aspect !== undefined ? { aspectRatio: flags.aspect as PipelineInput['aspectRatio'] } : {}),
+    ...(flags.model !== undefined ? { model: flags.model } : {}),
+    ...(flags.transition !== undefined ? { transitionSeconds: num('transition', flags.transition) } : {}),
+    ...(flags['auto-approve'] ? { autoApprove: true } : {}),
+  };
+  const parsed = PipelineInputSchema.safeParse(raw);
+  if (!parsed.success) throw new CliError(`invalid input: ${describeZodError(parsed.error)}`, 2);
+  return parsed.data;
+}
+
+export function newWorkflowId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `vidflow-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Web UI summary: one line, at most 200 bytes. */
+export function summaryOf(prompt: string): string {
+  const flat = prompt.replace(/\s+/g, ' ').trim();
+  let out = flat;
+  while (Buffer.byteLength(out) > 200) out = out.slice(0, -2);
+  return out === flat ? out : `${out.slice(0, -1)}…`;
+}
+
+export interface Started {
+  handle: WorkflowHandle<typeof videoPipeline>;
+  existed: boolean;
+}
+
+/**
+ * Starts the run. With `--id`, starting twice never starts a second paid run: a running run is
+ * rejected (conflict policy FAIL) and so is a closed one (reuse policy REJECT_DUPLICATE); the
+ * existing run is returned instead.
+ */
+export async function startRun(client: Client, cfg: Config, input: PipelineInput, workflowId?: string): Promise<Started> {
+  const id = workflowId ?? newWorkflowId();
+  try {
+    const handle = await client.workflow.start<typeof videoPipeline>('videoPipeline', {
+      workflowId: id,
+      taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+      args: [input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      staticSummary: summaryOf(input.prompt),
+      staticDetails: [
+        `**Prompt:** ${input.prompt}`,
+        '',
+        `**Scenes:** ${input.scenes} × ${input.sceneSeconds} s, ${input.aspectRatio}, model ${input.model}`,
+        `**Estimated cost:** $${estimateCostUsd(input.model, input.scenes, input.sceneSeconds).toFixed(2)}`,
+      ].join('\n'),
+      typedSearchAttributes: [{ key: VIDEO_STAGE, value: 'planning' }],
+    });
+    return { handle, existed: false };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      return { handle: client.workflow.getHandle<typeof videoPipeline>(id), existed: true };
+    }
+    throw err;
+  }
+}

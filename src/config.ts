@@ -1,0 +1,65 @@
+/**
+ * Configuration from the environment and a `.env` file, validated with zod at start. Presence
+ * and shape only: a wrong key is reported by the provider's 401, not guessed from its format.
+ * Secrets stay in this process: they are never put in workflow inputs, results or logs.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from './shared/names';
+
+const optionalText = z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().trim().optional());
+const optionalUrl = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+  z.url({ error: 'must be a URL such as http://127.0.0.1:8080/v1' }).optional(),
+);
+
+export const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: optionalUrl,
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  REPLICATE_API_TOKEN: optionalText,
+  REPLICATE_BASE_URL: optionalUrl,
+  VIDFLOW_OUTPUT_DIR: z.string().min(1).default('./output_videos'),
+  VIDFLOW_WORK_DIR: z.string().min(1).default('./.vidflow/work'),
+  VIDFLOW_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(2000),
+  DEBUG: optionalText,
+  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+let envFileLoaded = false;
+
+/** Loads `.env` from the working directory once; variables already set win over the file. */
+export function loadEnvFile(): void {
+  if (envFileLoaded) return;
+  envFileLoaded = true;
+  const file = resolve('.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  loadEnvFile();
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration (environment or .env):\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function webUiRunUrl(cfg: Config, workflowId: string, runId?: string): string {
+  const base = cfg.TEMPORAL_UI_URL.replace(/\/$/, '');
+  const ns = encodeURIComponent(cfg.TEMPORAL_NAMESPACE);
+  const id = encodeURIComponent(workflowId);
+  return runId ? `${base}/namespaces/${ns}/workflows/${id}/${runId}/history` : `${base}/namespaces/${ns}/workflows/${id}`;
+}

@@ -1,0 +1,48 @@
+/**
+ * Worker logs, in the seed bot's habit: one line per step, with the run and the scene, readable
+ * by a person. `DEBUG=1` adds detail; `LOG_FORMAT=json` gives one JSON object per line for log
+ * collectors. Workflow and activity loggers both end up here through the Temporal Runtime.
+ */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { LogEntry, LogLevel } from '@temporalio/worker';
+
+const installed = { done: false };
+
+function clock(nanos: bigint): string {
+  const d = new Date(Number(nanos / 1_000_000n));
+  return d.toTimeString().slice(0, 8);
+}
+
+export function formatEntry(entry: LogEntry, format: 'text' | 'json'): string {
+  const meta = (entry.meta ?? {}) as Record<string, unknown>;
+  const workflowId = typeof meta.workflowId === 'string' ? meta.workflowId : undefined;
+  if (format === 'json') {
+    const { sdkComponent: _c, ...rest } = meta;
+    return JSON.stringify({
+      time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
+      level: entry.level.toLowerCase(),
+      msg: entry.message,
+      ...rest,
+    });
+  }
+  const where = workflowId ? ` ${workflowId} |` : '';
+  const level = entry.level === 'INFO' ? '' : ` ${entry.level}`;
+  return `[${clock(entry.timestampNanos)}]${level}${where} ${entry.message}`;
+}
+
+/** Installs the process-wide Temporal Runtime with our logger; safe to call more than once. */
+export function installLogging(opts: { debug?: boolean; format?: 'text' | 'json'; write?: (line: string) => void } = {}): void {
+  if (installed.done) return;
+  installed.done = true;
+  const level: LogLevel = opts.debug ? 'DEBUG' : 'INFO';
+  const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const format = opts.format ?? 'text';
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      // The SDK's own worker chatter is detail: keep it for DEBUG.
+      const meta = (entry.meta ?? {}) as Record<string, unknown>;
+      if (!opts.debug && meta.sdkComponent === 'worker' && entry.level === 'INFO') return;
+      write(formatEntry(entry, format));
+    }),
+  });
+}

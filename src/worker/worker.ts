@@ -1,0 +1,67 @@
+/**
+ * Creates the vidflow worker: one task queue serving the workflow and its activities, with the
+ * activities built from configuration. Used by `vidflow worker` (its own process) and by
+ * `vidflow run` (in-process).
+ */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { WorkerOptions } from '@temporalio/worker';
+import { mkdir } from 'node:fs/promises';
+import type { Config } from '../config';
+import { createActivities } from '../activities';
+import { ensureFfmpeg } from '../media/ffmpeg';
+import { createOpenAI, createReplicate } from './clients';
+import { ensureSearchAttributes } from './search-attributes';
+
+export class WorkerConfigError extends Error {
+  override name = 'WorkerConfigError';
+}
+
+export interface VidflowWorkerOptions {
+  cfg: Config;
+  log?: (line: string) => void;
+  /** Test and benchmark overrides. */
+  overrides?: Partial<WorkerOptions>;
+}
+
+export async function createVidflowWorker({ cfg, log = console.error, overrides = {} }: VidflowWorkerOptions): Promise<{
+  worker: Worker;
+  connection: NativeConnection;
+}> {
+  if (!cfg.REPLICATE_API_TOKEN) {
+    throw new WorkerConfigError(
+      'REPLICATE_API_TOKEN is not set: put it in .env (see .env.example), or use `vidflow run` without keys for the offline demo',
+    );
+  }
+  const ff = await ensureFfmpeg();
+  if (!cfg.OPENAI_API_KEY) log('warning: OPENAI_API_KEY is not set: plans will be a plain split of the prompt (marked fallback)');
+  await mkdir(cfg.VIDFLOW_WORK_DIR, { recursive: true });
+  await mkdir(cfg.VIDFLOW_OUTPUT_DIR, { recursive: true });
+
+  await ensureSearchAttributes({ address: cfg.TEMPORAL_ADDRESS }, cfg.TEMPORAL_NAMESPACE);
+  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const activities = createActivities({
+    openai: createOpenAI(cfg),
+    openaiModel: cfg.OPENAI_MODEL,
+    replicate: createReplicate(cfg),
+    workDir: cfg.VIDFLOW_WORK_DIR,
+    outputDir: cfg.VIDFLOW_OUTPUT_DIR,
+    generate: { pollIntervalMs: cfg.VIDFLOW_POLL_INTERVAL_MS },
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+    workflowsPath: require.resolve('../workflows'),
+    activities,
+    // Cancellation reaches an activity only with a heartbeat flush; the default throttle
+    // (0.8 × heartbeatTimeout = 24 s) would let a cancelled prediction run on that long.
+    maxHeartbeatThrottleInterval: '2 seconds',
+    // A redeploy (SIGTERM) lets in-flight activities finish or hand over instead of waiting out heartbeat timeouts.
+    shutdownGraceTime: '10 seconds',
+    ...overrides,
+  });
+  log(
+    `worker: polling task queue ${cfg.TEMPORAL_TASK_QUEUE} on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}); ffmpeg ${ff.version}`,
+  );
+  return { worker, connection };
+}

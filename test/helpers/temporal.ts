@@ -1,0 +1,64 @@
+/**
+ * Temporal for tests. `scripts/test.sh` starts one dev server for the whole run and passes its
+ * address in TEMPORAL_TEST_ADDRESS (on 2 cores the SDK gives a server only 5 s to answer, so one
+ * server per file is fragile); a test file run on its own starts a local one from the same binary.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { findTemporalBinary, installHint } from '../../src/client/temporal-binary';
+import { VIDEO_STAGE } from '../../src/shared/names';
+
+// The SDK's INFO chatter (worker state changes) drowns the test report; warnings and errors stay.
+try {
+  Runtime.install({ logger: new DefaultLogger(process.env.DEBUG ? 'DEBUG' : 'WARN') });
+} catch {
+  // already installed by this process
+}
+
+export async function localEnv(): Promise<TestWorkflowEnvironment> {
+  const address = process.env.TEMPORAL_TEST_ADDRESS;
+  if (address) return TestWorkflowEnvironment.createFromExistingServer({ address });
+  const bin = findTemporalBinary('cli', { install: true });
+  if (!bin) throw new Error(installHint('cli'));
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: bin.path }, searchAttributes: [VIDEO_STAGE] },
+  });
+}
+
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const bin = findTemporalBinary('testServer', { install: true });
+  if (!bin) throw new Error(installHint('testServer'));
+  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: bin.path } } });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test file (webpack takes seconds). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
+  return bundle;
+}
+
+const noop = () => undefined;
+const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
+
+let queue = 0;
+export function uniqueTaskQueue(name: string): string {
+  return `test-${name}-${process.pid}-${++queue}`;
+}
+
+/** Polls `fn` until it returns a truthy value or `ms` pass. */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, ms = 15_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
