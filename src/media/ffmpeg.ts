@@ -1,0 +1,303 @@
+/**
+ * The only module that touches fluent-ffmpeg. fluent-ffmpeg is archived upstream (2025-05) but
+ * required by the customer, so everything it does for us goes through these few functions; swapping
+ * it for a plain `child_process.spawn` later means rewriting this file and nothing else.
+ *
+ * fluent-ffmpeg pitfalls handled here (see /work/shared/notes/api-facts.md section D):
+ * - its `progress.percent` is relative to the FIRST input's duration: we compute our own from the
+ *   output time (`time=` in ffmpeg's stats line) divided by the expected output duration;
+ * - it has no AbortSignal: we SIGKILL the child ourselves, also when the abort comes before spawn;
+ * - `outputOptions([...])` splits any array item containing exactly one space into two arguments,
+ *   so options are always passed as separate arguments (which disables that splitting);
+ * - a path such as `http:x.mp4` or `-x.mp4` would be read as a protocol or an option, so every
+ *   file is passed as an absolute `file:` URL-less path (`file:/abs/path`).
+ */
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, rm, stat } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
+import ffmpeg from 'fluent-ffmpeg';
+import type { FfprobeData, FfprobeStream } from 'fluent-ffmpeg';
+
+export interface FfmpegInstall {
+  ffmpeg: string;
+  ffprobe: string;
+  version: string;
+}
+
+export interface MediaInfo {
+  /** Of the video stream when the container says so, else of the container. */
+  durationSeconds: number;
+  /** Coded size; a clip with rotation ±90 is shown `height` wide. */
+  width: number;
+  height: number;
+  fps: number;
+  pixFmt: string;
+  hasAudio: boolean;
+  /** Display rotation in degrees, normalised to 0, 90, 180 or 270 (ffprobe's display-matrix value). */
+  rotation: number;
+  sizeBytes: number;
+  videoCodec: string;
+}
+
+/** ffmpeg or ffprobe is not installed (or not executable). */
+export class FfmpegMissingError extends Error {
+  override name = 'FfmpegMissingError';
+}
+
+/** A file ffprobe cannot read as a video: missing, unreadable, not media, or without a video stream. */
+export class ProbeError extends Error {
+  override name = 'ProbeError';
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** ffmpeg ran and failed. `stderr` is the tail of its log; `diskFull` when it hit ENOSPC. */
+export class FfmpegRunError extends Error {
+  override name = 'FfmpegRunError';
+  constructor(
+    message: string,
+    readonly stderr: string,
+    readonly diskFull: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown when the signal aborts and its reason is not already an Error (Temporal gives a CancelledFailure). */
+export class FfmpegAbortError extends Error {
+  override name = 'AbortError';
+}
+
+/** ffmpeg reads `file:` as the file protocol and takes the rest literally, so no name is misread. */
+export function fileArg(path: string): string {
+  return `file:${resolve(path)}`;
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new FfmpegAbortError('ffmpeg run aborted');
+}
+
+const INSTALL_HINT = 'install it with `apt-get install -y ffmpeg` (or set FFMPEG_PATH and FFPROBE_PATH)';
+
+async function findOnPath(name: string, envVar: string): Promise<string | undefined> {
+  const explicit = process.env[envVar];
+  const candidates = explicit ? [explicit] : (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name));
+  for (const candidate of candidates) {
+    if (!candidate) continue;
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here: try the next PATH entry
+    }
+  }
+  return undefined;
+}
+
+function versionOf(binary: string): Promise<string> {
+  return new Promise((resolveVersion, reject) => {
+    execFile(binary, ['-hide_banner', '-version'], { timeout: 10_000 }, (err, stdout) => {
+      if (err) return reject(new Error(err.message));
+      const match = /version\s+(\S+)/.exec(stdout);
+      resolveVersion(match?.[1] ?? 'unknown');
+    });
+  });
+}
+
+let install: Promise<FfmpegInstall> | undefined;
+
+/** Finds ffmpeg and ffprobe once per process and points fluent-ffmpeg at them. */
+export function ensureFfmpeg(): Promise<FfmpegInstall> {
+  install ??= (async () => {
+    const ffmpegPath = await findOnPath('ffmpeg', 'FFMPEG_PATH');
+    const ffprobePath = await findOnPath('ffprobe', 'FFPROBE_PATH');
+    if (!ffmpegPath || !ffprobePath) {
+      throw new FfmpegMissingError(`${!ffmpegPath ? 'ffmpeg' : 'ffprobe'} was not found on PATH; ${INSTALL_HINT}`);
+    }
+    let version: string;
+    try {
+      version = await versionOf(ffmpegPath);
+      await versionOf(ffprobePath);
+    } catch (err) {
+      throw new FfmpegMissingError(`ffmpeg/ffprobe could not be run (${(err as Error).message}); ${INSTALL_HINT}`);
+    }
+    ffmpeg.setFfmpegPath(ffmpegPath);
+    ffmpeg.setFfprobePath(ffprobePath);
+    return { ffmpeg: ffmpegPath, ffprobe: ffprobePath, version };
+  })();
+  // A failed lookup is not cached, so installing ffmpeg fixes a running worker without a restart.
+  install.catch(() => (install = undefined));
+  return install;
+}
+
+function parseRate(rate: unknown): number {
+  if (typeof rate === 'number') return rate;
+  if (typeof rate !== 'string') return 0;
+  const [num, den] = rate.split('/').map(Number);
+  if (num === undefined || !Number.isFinite(num)) return 0;
+  if (den === undefined) return num;
+  return den > 0 && Number.isFinite(den) ? num / den : 0;
+}
+
+function positive(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+function rotationOf(stream: FfprobeStream): number {
+  // fluent-ffmpeg's parser flattens ffprobe's [SIDE_DATA] block into the stream, so the display
+  // matrix's `rotation` lands on the stream itself; older files carry a `rotate` tag instead.
+  const tags = stream.tags as Record<string, unknown> | undefined;
+  const raw = Number(stream.rotation ?? tags?.rotate ?? 0);
+  if (!Number.isFinite(raw)) return 0;
+  return (((Math.round(raw / 90) * 90) % 360) + 360) % 360;
+}
+
+function ffprobeData(path: string): Promise<FfprobeData> {
+  return new Promise((resolveData, reject) => {
+    ffmpeg.ffprobe(fileArg(path), (err: unknown, data: FfprobeData) =>
+      err ? reject(err instanceof Error ? err : new Error('ffprobe failed')) : resolveData(data),
+    );
+  });
+}
+
+/** Reads a clip's video facts; throws ProbeError for anything that is not a readable video. */
+export async function probe(path: string): Promise<MediaInfo> {
+  await ensureFfmpeg();
+  let sizeBytes: number;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new ProbeError(`${path} is not a file`, path, 'NOTFILE');
+    sizeBytes = st.size;
+  } catch (err) {
+    if (err instanceof ProbeError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ProbeError(`cannot read ${path}: ${code ?? (err as Error).message}`, path, code);
+  }
+  let data: FfprobeData;
+  try {
+    data = await ffprobeData(path);
+  } catch (err) {
+    const detail = lastMeaningfulLine((err as Error).message);
+    throw new ProbeError(`${path} is not a readable video: ${detail}`, path, 'UNREADABLE');
+  }
+  const video = data.streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  if (!video) throw new ProbeError(`${path} has no video stream`, path, 'NOVIDEO');
+  const width = positive(video.width);
+  const height = positive(video.height);
+  const durationSeconds = positive(video.duration) ?? positive(data.format.duration);
+  const fps = parseRate(video.avg_frame_rate) || parseRate(video.r_frame_rate);
+  if (!width || !height || !durationSeconds || !(fps > 0)) {
+    throw new ProbeError(
+      `${path} has no usable video (size ${video.width}x${video.height}, duration ${durationSeconds}, fps ${fps})`,
+      path,
+      'NOVIDEO',
+    );
+  }
+  return {
+    durationSeconds,
+    width,
+    height,
+    fps,
+    pixFmt: String(video.pix_fmt ?? 'unknown'),
+    hasAudio: data.streams.some((s) => s.codec_type === 'audio'),
+    rotation: rotationOf(video),
+    sizeBytes,
+    videoCodec: String(video.codec_name ?? 'unknown'),
+  };
+}
+
+function lastMeaningfulLine(text: string): string {
+  const lines = text
+    .split(/\r\n|\r|\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(frame|size)=/.test(l));
+  return lines.slice(-3).join(' | ') || text;
+}
+
+export interface RunFfmpegOptions {
+  /** Input files, in `[i:v]` order. */
+  inputs: string[];
+  /** One `-filter_complex` graph. */
+  filterComplex?: string;
+  /** Everything between the graph and the output file: `-map`, codecs, muxer flags. */
+  outputOptions: string[];
+  output: string;
+  /** Output duration the progress fraction is relative to. */
+  expectedDurationSeconds?: number;
+  signal?: AbortSignal;
+  /** 0..1, from ffmpeg's output time; monotonic, reaches 1 only on success. */
+  onProgress?: (fraction: number) => void;
+}
+
+const TIME_RE = /time=\s*(-?)(\d+):(\d+):(\d+(?:\.\d+)?)/;
+
+/**
+ * Runs one ffmpeg command. On failure or abort the (partial) output is removed; on abort ffmpeg is
+ * SIGKILLed and the promise rejects with the signal's reason.
+ */
+export async function runFfmpeg(opts: RunFfmpegOptions): Promise<void> {
+  const { signal, onProgress, expectedDurationSeconds } = opts;
+  await ensureFfmpeg();
+  if (signal?.aborted) throw abortReason(signal);
+
+  const cmd = ffmpeg({ stdoutLines: 200 });
+  for (const input of opts.inputs) cmd.input(fileArg(input));
+  if (opts.filterComplex) cmd.complexFilter(opts.filterComplex);
+  // Spread, never an array: see the header on fluent-ffmpeg's space splitting.
+  cmd.outputOptions('-hide_banner', '-nostdin', ...opts.outputOptions);
+  cmd.output(fileArg(opts.output));
+
+  let lastFraction = 0;
+  let started = false;
+  let aborted = false;
+  const kill = () => {
+    aborted = true;
+    if (started) cmd.kill('SIGKILL');
+  };
+
+  try {
+    await new Promise<void>((resolveRun, reject) => {
+      signal?.addEventListener('abort', kill, { once: true });
+      cmd.on('start', () => {
+        started = true;
+        // The abort may have come while fluent-ffmpeg was still checking capabilities.
+        if (aborted) cmd.kill('SIGKILL');
+      });
+      if (onProgress && expectedDurationSeconds && expectedDurationSeconds > 0) {
+        // The 'stderr' line event, not 'progress': a 'progress' listener makes fluent-ffmpeg run an
+        // extra ffprobe on input 0 just to compute the wrong percentage.
+        cmd.on('stderr', (line: string) => {
+          const m = TIME_RE.exec(line);
+          if (!m || m[1] === '-') return;
+          const seconds = Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+          const fraction = Math.min(0.99, seconds / expectedDurationSeconds);
+          if (fraction > lastFraction) {
+            lastFraction = fraction;
+            onProgress(fraction);
+          }
+        });
+      }
+      cmd.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
+        if (aborted && signal) return reject(abortReason(signal));
+        const log = stderr ?? '';
+        const diskFull = /No space left on device|ENOSPC/i.test(log + err.message);
+        reject(new FfmpegRunError(`ffmpeg failed: ${lastMeaningfulLine(err.message)}`, log.slice(-4000), diskFull));
+      });
+      cmd.on('end', () => resolveRun());
+      cmd.run();
+    });
+  } catch (err) {
+    await rm(opts.output, { force: true });
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', kill);
+  }
+  onProgress?.(1);
+}
