@@ -80,7 +80,16 @@ const AUDIO_RATE = 48_000;
  */
 export const VIDEO_ENCODER_ARGS: readonly string[] = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20'];
 const AUDIO_ENCODER_ARGS: readonly string[] = ['-c:a', 'aac', '-b:a', '160k'];
-const MUXER_ARGS: readonly string[] = ['-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4'];
+const MUXER_ARGS: readonly string[] = [
+  '-fps_mode',
+  'cfr',
+  '-pix_fmt',
+  'yuv420p',
+  '-movflags',
+  '+faststart',
+  '-f',
+  'mp4',
+];
 
 export interface StitchOptions {
   inputs: string[];
@@ -232,10 +241,11 @@ export function planStitch(
       elapsed = offset + durations[i]!;
     }
     outputDurationSeconds = elapsed;
-    // xfade (5.1) can drop one frame where a transition ends on its first input's last frame; the
-    // muxer would then repeat a frame and the video runs one frame long. `fps` fills the hole here
-    // and `trim` cuts the output to exactly Σd − (n−1)·T.
-    parts.push(`[xlast]fps=${fps},trim=duration=${sec(elapsed)}[vout]`);
+    // xfade (5.1) sometimes skips one timestamp where a transition ends on its first input's last
+    // frame, pushing everything after it one frame later: the video would run one frame long.
+    // `trim` cuts it to exactly Σd − (n−1)·T and the cfr muxer (`-fps_mode cfr`) fills the hole by
+    // repeating the frame before it. (An `fps` filter here would instead drop the last frame.)
+    parts.push(`[xlast]trim=duration=${sec(elapsed)}[vout]`);
   }
   return {
     filterComplex: parts.join(';'),

@@ -1,0 +1,85 @@
+/**
+ * Stitch activity: joins the scene clips into `<outputDir>/<safe workflowId>.mp4`. It heartbeats the
+ * percentage (which is also how a cancellation reaches it) and hands the activity's cancellation
+ * signal to ffmpeg, so a cancelled run kills ffmpeg at once and leaves no partial file behind.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { failure } from '../shared/failures';
+import type { OutputInfo, StitchClipsInput } from '../shared/schemas';
+import { FfmpegMissingError, FfmpegRunError } from '../media/ffmpeg';
+import { ClipError, StitchOptionsError, stitchClips } from '../media/stitch';
+import { outputVideoPath } from './paths';
+
+export interface StitchDeps {
+  outputDir: string;
+}
+
+const MB = 1024 * 1024;
+
+function toFailure(err: unknown): unknown {
+  if (err instanceof ApplicationFailure || err instanceof CancelledFailure) return err;
+  if (err instanceof ClipError) {
+    return failure(err.reason === 'unreadable' ? 'InvalidClip' : 'StitchFailed', `stitch: ${err.message}`, {
+      cause: err,
+      details: [{ clipIndex: err.index, file: err.file }],
+    });
+  }
+  if (err instanceof FfmpegMissingError) return failure('ConfigMissing', `stitch: ${err.message}`, { cause: err });
+  if (err instanceof FfmpegRunError) {
+    if (err.diskFull) return failure('DiskFull', `stitch: no space left on the device: ${err.message}`, { cause: err });
+    return failure('StitchFailed', `stitch: ${err.message}`, { cause: err });
+  }
+  if (err instanceof StitchOptionsError) return failure('StitchFailed', `stitch: ${err.message}`, { cause: err });
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC') {
+    return failure('DiskFull', `stitch: no space left on the device: ${(err as Error).message}`, {
+      cause: err as Error,
+    });
+  }
+  // Anything else (EACCES on the output folder, a crash) stays retryable: it may be transient.
+  return err;
+}
+
+export function createStitchActivities(deps: StitchDeps) {
+  return {
+    async stitchClips(input: StitchClipsInput): Promise<OutputInfo> {
+      const ctx = Context.current();
+      const output = outputVideoPath(deps.outputDir, input.workflowId);
+      const fade = input.transitionSeconds;
+      ctx.log.info(`stitch: joining ${input.clips.length} clips with ${fade} s fades into ${output}`);
+      const started = Date.now();
+      let lastPercent = -1;
+      const heartbeat = (percent: number) => {
+        if (percent === lastPercent) return;
+        lastPercent = percent;
+        ctx.heartbeat({ percent });
+      };
+      heartbeat(0);
+      try {
+        const result = await stitchClips({
+          inputs: input.clips,
+          output,
+          fadeSeconds: fade,
+          signal: ctx.cancellationSignal,
+          // Whole percents: the SDK throttles heartbeats anyway, this just avoids needless calls.
+          onProgress: (fraction) => heartbeat(Math.floor(fraction * 100)),
+        });
+        heartbeat(100);
+        const took = ((Date.now() - started) / 1000).toFixed(1);
+        ctx.log.info(
+          `stitch: done ${result.durationSeconds.toFixed(1)} s, ${(result.sizeBytes / MB).toFixed(1)} MB in ${took} s`,
+        );
+        return result;
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) {
+          ctx.log.info('stitch: cancelled, ffmpeg stopped and the partial file removed');
+        } else {
+          ctx.log.info(`stitch: failed: ${(err as Error).message}`);
+        }
+        throw toFailure(err);
+      }
+    },
+  };
+}
+
+export type StitchActivities = ReturnType<typeof createStitchActivities>;
