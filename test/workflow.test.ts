@@ -11,9 +11,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../src/activities';
+import { fakeActivities, newCalls } from './helpers/fake-activities';
 import { failure } from '../src/shared/failures';
 import { approveSignal, statusQuery } from '../src/shared/messages';
-import type { ClipFile, PipelineInputArgs } from '../src/shared/schemas';
+import type { PipelineInputArgs } from '../src/shared/schemas';
 import { videoPipeline } from '../src/workflows';
 import { eventually, localEnv, uniqueTaskQueue, workflowBundle } from './helpers/temporal';
 
@@ -24,48 +25,6 @@ before(async () => {
 after(async () => {
   await env?.teardown();
 });
-
-interface Calls {
-  plan: number;
-  generate: number[];
-  download: number[];
-  stitch: string[][];
-  cleanup: number;
-  maxConcurrentGenerations: number;
-}
-
-function fakeActivities(calls: Calls, over: Partial<Activities> = {}): Activities {
-  let running = 0;
-  const clip = (i: number): ClipFile => ({ path: `/tmp/scene-${i}.mp4`, sizeBytes: 1, durationSeconds: 5, width: 64, height: 36, fps: 24, hasAudio: false });
-  return {
-    planScenes: async (input) => {
-      calls.plan++;
-      return { planner: 'openai', scenes: Array.from({ length: input.scenes }, (_, i) => `shot ${i + 1} of ${input.prompt}`) };
-    },
-    generateClip: async (input) => {
-      calls.generate.push(input.sceneIndex);
-      running++;
-      calls.maxConcurrentGenerations = Math.max(calls.maxConcurrentGenerations, running);
-      await new Promise((r) => setTimeout(r, 300));
-      running--;
-      return { predictionId: `p${input.sceneIndex}-${calls.generate.length}`, outputUrl: `https://replicate.delivery/x/${input.sceneIndex}.mp4` };
-    },
-    downloadClip: async (input) => {
-      calls.download.push(input.sceneIndex);
-      return clip(input.sceneIndex);
-    },
-    stitchClips: async (input) => {
-      calls.stitch.push(input.clips);
-      return { path: `/tmp/out/${input.workflowId}.mp4`, durationSeconds: 14, sizeBytes: 1000 };
-    },
-    removeWorkFiles: async () => {
-      calls.cleanup++;
-    },
-    ...over,
-  };
-}
-
-const newCalls = (): Calls => ({ plan: 0, generate: [], download: [], stitch: [], cleanup: 0, maxConcurrentGenerations: 0 });
 
 async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = uniqueTaskQueue('wf');

@@ -1,0 +1,107 @@
+/**
+ * Records workflow histories for the replay test (test/replay.test.ts): each scenario runs
+ * `videoPipeline` on a real Temporal server with stand-in activities and saves its history as
+ * JSON under test/histories/. Re-record only for a deliberate, patched change; the point of the
+ * files is that old histories keep replaying through new code.
+ *
+ *   TEMPORAL_TEST_ADDRESS=127.0.0.1:7233 npx tsx scripts/record-histories.ts
+ */
+import { Context } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
+import { spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { findTemporalBinary } from '../src/client/temporal-binary';
+import { failure } from '../src/shared/failures';
+import { approveSignal, statusQuery } from '../src/shared/messages';
+import { videoPipeline } from '../src/workflows';
+import { fakeActivities, newCalls } from '../test/helpers/fake-activities';
+import { eventually, localEnv, uniqueTaskQueue, workflowBundle } from '../test/helpers/temporal';
+
+async function main(): Promise<void> {
+  const address = process.env.TEMPORAL_TEST_ADDRESS;
+  if (!address) throw new Error('set TEMPORAL_TEST_ADDRESS to a running dev server (scripts/test.sh starts one)');
+  const cli = findTemporalBinary('cli', { install: true })?.path;
+  if (!cli) throw new Error('no Temporal CLI found');
+  const env = await localEnv();
+  const outDir = 'test/histories';
+  await mkdir(outDir, { recursive: true });
+  let expired = false;
+  const calls = newCalls();
+  const base = fakeActivities(calls);
+  const activities = fakeActivities(calls, {
+    downloadClip: async (input) => {
+      if (input.workflowId.includes('expired') && input.sceneIndex === 2 && !expired) {
+        expired = true;
+        throw failure('OutputExpired', 'scene 2/3: the clip URL answered 404');
+      }
+      return base.downloadClip(input);
+    },
+    generateClip: async (input) => {
+      if (input.workflowId.includes('flagged') && input.sceneIndex === 1) {
+        throw failure('ContentFlagged', 'scene 1/3: flagged as sensitive (E005)');
+      }
+      if (input.workflowId.includes('cancelled')) {
+        const ctx = Context.current();
+        for (;;) {
+          ctx.heartbeat();
+          await ctx.sleep(100);
+        }
+      }
+      return base.generateClip(input);
+    },
+    planScenes: async (input) => {
+      if (input.prompt.includes('fallback')) throw failure('ProviderAuth', 'OPENAI_API_KEY was rejected (401)');
+      return base.planScenes(input);
+    },
+  });
+  const taskQueue = uniqueTaskQueue('record');
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+    maxHeartbeatThrottleInterval: '200ms',
+  });
+  const stamp = Date.now().toString(36);
+  await worker.runUntil(async () => {
+    const run = async (name: string, prompt: string, steer: (h: ReturnType<typeof env.client.workflow.getHandle>) => Promise<void>) => {
+      const handle = await env.client.workflow.start(videoPipeline, {
+        taskQueue,
+        workflowId: `record-${name}-${stamp}`,
+        args: [{ prompt }],
+      });
+      await steer(handle);
+      await handle.result().catch(() => undefined);
+      // The Temporal CLI's JSON is the format the Web UI downloads and historyFromJSON reads.
+      const r = spawnSync(cli, ['workflow', 'show', '--address', address, '--workflow-id', handle.workflowId, '--output', 'json'], {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      if (r.status !== 0) throw new Error(`temporal workflow show failed: ${r.stderr}`);
+      await writeFile(`${outDir}/${name}.json`, r.stdout);
+      const events = (JSON.parse(r.stdout) as { events: unknown[] }).events.length;
+      console.log(`recorded ${name}: ${events} events`);
+    };
+    const approve = async (h: ReturnType<typeof env.client.workflow.getHandle>) => {
+      await eventually(async () => (await h.query(statusQuery)).stage === 'awaiting_approval');
+      await h.signal(approveSignal);
+    };
+    await run('approved', 'a sunset over the sea', approve);
+    await run('expired', 'a city at night', approve);
+    await run('flagged', 'something', approve);
+    await run('fallback-cancelled', 'fallback: waves roll in. gulls circle.', async (h) => {
+      await approve(h);
+      await eventually(async () => (await h.query(statusQuery)).stage === 'generating');
+      await h.cancel();
+    });
+  });
+  await env.teardown();
+}
+
+void main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

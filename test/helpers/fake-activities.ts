@@ -1,0 +1,49 @@
+/**
+ * Stand-in activities for tests about the workflow itself (and for recording replay histories):
+ * they answer instantly and record how they were called.
+ */
+import type { Activities } from '../../src/activities';
+import type { ClipFile } from '../../src/shared/schemas';
+
+export interface Calls {
+  plan: number;
+  generate: number[];
+  download: number[];
+  stitch: string[][];
+  cleanup: number;
+  maxConcurrentGenerations: number;
+}
+
+export function fakeActivities(calls: Calls, over: Partial<Activities> = {}): Activities {
+  let running = 0;
+  const clip = (i: number): ClipFile => ({ path: `/tmp/scene-${i}.mp4`, sizeBytes: 1, durationSeconds: 5, width: 64, height: 36, fps: 24, hasAudio: false });
+  return {
+    planScenes: async (input) => {
+      calls.plan++;
+      return { planner: 'openai', scenes: Array.from({ length: input.scenes }, (_, i) => `shot ${i + 1} of ${input.prompt}`) };
+    },
+    generateClip: async (input) => {
+      calls.generate.push(input.sceneIndex);
+      running++;
+      calls.maxConcurrentGenerations = Math.max(calls.maxConcurrentGenerations, running);
+      await new Promise((r) => setTimeout(r, 300));
+      running--;
+      return { predictionId: `p${input.sceneIndex}-${calls.generate.length}`, outputUrl: `https://replicate.delivery/x/${input.sceneIndex}.mp4` };
+    },
+    downloadClip: async (input) => {
+      calls.download.push(input.sceneIndex);
+      return clip(input.sceneIndex);
+    },
+    stitchClips: async (input) => {
+      calls.stitch.push(input.clips);
+      return { path: `/tmp/out/${input.workflowId}.mp4`, durationSeconds: 14, sizeBytes: 1000 };
+    },
+    removeWorkFiles: async () => {
+      calls.cleanup++;
+    },
+    ...over,
+  };
+}
+
+export const newCalls = (): Calls => ({ plan: 0, generate: [], download: [], stitch: [], cleanup: 0, maxConcurrentGenerations: 0 });
+
