@@ -1,0 +1,122 @@
+/**
+ * End to end, with real parts only: the Temporal dev server, a `vidflow worker` process, the
+ * `vidflow` CLI, the OpenAI/Replicate emulators in their own process (real HTTP, real clients),
+ * ffmpeg. Approval goes through the real Temporal CLI by name, as a person would send it.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDevServer } from '../src/client/dev-server';
+import type { DevServer } from '../src/client/dev-server';
+import { sceneColor } from '../src/media/testclip';
+import { startEmulatorProcess, startWorkerProcess, temporalCli, vidflow } from './helpers/processes';
+import type { EmulatorProcess, WorkerProcess } from './helpers/processes';
+import { colorDistance, durationOf, frameColor } from './helpers/video';
+import { eventually } from './helpers/temporal';
+
+let emu: EmulatorProcess;
+let worker: WorkerProcess;
+let server: DevServer | undefined;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vidflow-e2e-'));
+  let address = process.env.TEMPORAL_TEST_ADDRESS;
+  if (!address) {
+    const port = 20000 + (process.pid % 20000);
+    server = await startDevServer({ port, uiPort: port + 1, detached: false, dbFile: join(dir, 'temporal.db') });
+    address = server.address;
+  }
+  emu = await startEmulatorProcess({ replicate: { startingMs: 200, processingMs: 800, clipWidth: 320, clipHeight: 180 } });
+  env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_TASK_QUEUE: `e2e-${process.pid}`,
+    OPENAI_API_KEY: 'sk-test-e2e',
+    OPENAI_BASE_URL: emu.openaiBaseUrl,
+    REPLICATE_API_TOKEN: 'r8_test_e2e',
+    REPLICATE_BASE_URL: emu.replicateBaseUrl,
+    VIDFLOW_OUTPUT_DIR: join(dir, 'out'),
+    VIDFLOW_WORK_DIR: join(dir, 'work'),
+    VIDFLOW_POLL_INTERVAL_MS: '200',
+  };
+  worker = startWorkerProcess(env);
+  await worker.ready;
+});
+
+after(async () => {
+  await worker?.kill('SIGTERM');
+  await emu?.stop();
+  await server?.stop?.();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a prompt becomes a 14.0 s video of three scenes in order, approved from the Temporal CLI', async () => {
+  const started = await vidflow(['start', 'a sunset over the sea', '--json'], env);
+  assert.equal(started.code, 0, started.stderr);
+  const { workflowId, runId, webUiUrl } = JSON.parse(started.stdout) as { workflowId: string; runId: string; webUiUrl: string };
+  assert.match(workflowId, /^vidflow-/);
+  assert.ok(runId && webUiUrl.includes(encodeURIComponent(workflowId)));
+
+  const waiting = await eventually(async () => {
+    const r = await vidflow(['status', workflowId, '--json'], env);
+    const s = JSON.parse(r.stdout || '{}') as { stage?: string; planner?: string; scenes?: { prompt: string }[] };
+    return s.stage === 'awaiting_approval' ? s : undefined;
+  }, 60_000, 'awaiting_approval');
+  assert.equal(waiting.planner, 'openai');
+  assert.equal(waiting.scenes?.length, 3);
+  assert.equal((await emu.state()).replicate.predictionsCreated, 0, 'nothing is paid for before approval');
+
+  const signal = temporalCli(['workflow', 'signal', '--address', env.TEMPORAL_ADDRESS!, '--workflow-id', workflowId, '--name', 'approve']);
+  assert.equal(signal.code, 0, signal.stderr);
+
+  const res = await vidflow(['result', workflowId, '--json'], env, 180_000);
+  assert.equal(res.code, 0, res.stderr);
+  const result = JSON.parse(res.stdout) as { path: string; durationSeconds: number; sizeBytes: number; scenes: { index: number; prompt: string }[] };
+  assert.equal(result.path, join(env.VIDFLOW_OUTPUT_DIR!, `${workflowId}.mp4`));
+  assert.ok((await stat(result.path)).size === result.sizeBytes);
+  const seconds = durationOf(result.path);
+  assert.ok(Math.abs(seconds - 14.0) <= 0.1, `duration ${seconds}`);
+
+  // Scene order: each scene's prompt got its own colour at the emulator; sample mid-scene.
+  const state = await emu.state();
+  assert.equal(state.replicate.predictionsCreated, 3, 'exactly one prediction per scene');
+  const mids = [2.0, 7.0, 12.0];
+  result.scenes.forEach((scene, i) => {
+    const assigned = state.replicate.promptScenes[scene.prompt];
+    assert.ok(assigned, `scene ${scene.index} was generated from its own prompt`);
+    const seen = frameColor(result.path, mids[i]!);
+    assert.ok(colorDistance(seen, sceneColor(assigned.scene).rgb) < 40, `scene ${scene.index} at ${mids[i]} s: ${seen.join(',')}`);
+  });
+  // The cross-fade: half-way through the first transition the frame is a mix of both colours.
+  const mix = frameColor(result.path, 4.75);
+  const a = sceneColor(state.replicate.promptScenes[result.scenes[0]!.prompt]!.scene).rgb;
+  const b = sceneColor(state.replicate.promptScenes[result.scenes[1]!.prompt]!.scene).rgb;
+  assert.ok(colorDistance(mix, a) > 40 && colorDistance(mix, b) > 40, `a visible cross-fade at 4.75 s: ${mix.join(',')}`);
+
+  // One history tells the whole story.
+  const show = temporalCli(['workflow', 'show', '--address', env.TEMPORAL_ADDRESS!, '--workflow-id', workflowId, '--output', 'json']);
+  const events = (JSON.parse(show.stdout) as { events: { eventType: string; activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[] }).events;
+  const scheduled = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
+  const count = (name: string) => scheduled.filter((n) => n === name).length;
+  assert.deepEqual(
+    { plan: count('planScenes'), generate: count('generateClip'), download: count('downloadClip'), stitch: count('stitchClips') },
+    { plan: 1, generate: 3, download: 3, stitch: 1 },
+  );
+  assert.ok(events.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED'));
+
+  // The working clips are gone once the video is delivered.
+  await assert.rejects(stat(join(env.VIDFLOW_WORK_DIR!, workflowId)));
+  assert.match(worker.logs(), /scene 2\/3: clip downloaded/);
+});
+
+test('invalid input is refused before anything starts, with the reason and exit code 2', async () => {
+  const r = await vidflow(['start', 'x', '--scenes', '9', '--json'], env);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /scenes: .*6/);
+});
