@@ -144,7 +144,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
           prediction = await call(() => replicate.predictions.get(id, { signal }));
           ctx.heartbeat({ predictionId: id, status: prediction.status } satisfies GenerateHeartbeat);
           if (prediction.status !== lastStatus) {
-            ctx.log.info(`${tag}: prediction ${id} is ${prediction.status}`);
+            ctx.log.info(`${tag}: prediction ${id}: ${prediction.status}`);
             lastStatus = prediction.status;
           }
         }

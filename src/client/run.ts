@@ -78,7 +78,7 @@ export async function runCommand(baseCfg: Config, input: PipelineInput, opts: Ru
     const ui = webUiRunUrl(cfg, handle.workflowId, desc.runId);
     say(`${existed ? 'run already exists' : 'started'}: ${handle.workflowId}\nWeb UI: ${ui}`);
 
-    const status = await followRun(handle.workflowId, () => handle.query(statusQuery), async (s) => {
+    const status = await followRun(() => handle.query(statusQuery), async (s) => {
       if (s.stage !== 'awaiting_approval') return;
       say(formatStatus(handle.workflowId, s));
       say(`estimated cost: $${estimateCostUsd(input.model, s.scenes.length, input.sceneSeconds).toFixed(2)}`);
@@ -113,39 +113,22 @@ function messageOf(err: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Polls the status query, printing a line whenever the stage or a scene changes, until the run ends. */
+/**
+ * Polls the status query until the run ends, asking for approval once. Per-scene steps are not
+ * printed here: the in-process worker logs one line per step already.
+ */
 export async function followRun(
-  workflowId: string,
   query: () => Promise<PipelineStatus>,
   onApproval: (s: PipelineStatus) => Promise<void>,
 ): Promise<PipelineStatus> {
-  const seen = new Map<string, string>();
   let asked = false;
   for (;;) {
-    let s: PipelineStatus;
-    try {
-      s = await query();
-    } catch {
-      await new Promise((r) => setTimeout(r, 500));
-      continue;
-    }
-    const stageKey = `${s.stage}`;
-    if (seen.get('stage') !== stageKey) {
-      seen.set('stage', stageKey);
-      say(`[${workflowId}] ${s.stage}`);
-    }
-    for (const sc of s.scenes) {
-      const key = `${sc.status}:${sc.attempts}`;
-      if (seen.get(`scene${sc.index}`) !== key && s.stage !== 'awaiting_approval' && s.stage !== 'planning') {
-        seen.set(`scene${sc.index}`, key);
-        say(`  scene ${sc.index}/${s.scenes.length}: ${sc.status}${sc.attempts > 1 ? ` (attempt ${sc.attempts})` : ''}`);
-      }
-    }
-    if (s.stage === 'awaiting_approval' && !asked) {
+    const s = await query().catch(() => undefined);
+    if (s?.stage === 'awaiting_approval' && !asked) {
       asked = true;
       await onApproval(s);
     }
-    if (['completed', 'failed', 'cancelled'].includes(s.stage)) return s;
+    if (s && ['completed', 'failed', 'cancelled'].includes(s.stage)) return s;
     await new Promise((r) => setTimeout(r, 400));
   }
 }
