@@ -64,7 +64,11 @@ async function main(): Promise<void> {
   });
   const stamp = Date.now().toString(36);
   await worker.runUntil(async () => {
-    const run = async (name: string, prompt: string, steer: (h: ReturnType<typeof env.client.workflow.getHandle>) => Promise<void>) => {
+    const run = async (
+      name: string,
+      prompt: string,
+      steer: (h: ReturnType<typeof env.client.workflow.getHandle>) => Promise<void>,
+    ) => {
       const handle = await env.client.workflow.start(videoPipeline, {
         taskQueue,
         workflowId: `record-${name}-${stamp}`,
@@ -73,10 +77,14 @@ async function main(): Promise<void> {
       await steer(handle);
       await handle.result().catch(() => undefined);
       // The Temporal CLI's JSON is the format the Web UI downloads and historyFromJSON reads.
-      const r = spawnSync(cli, ['workflow', 'show', '--address', address, '--workflow-id', handle.workflowId, '--output', 'json'], {
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-      });
+      const r = spawnSync(
+        cli,
+        ['workflow', 'show', '--address', address, '--workflow-id', handle.workflowId, '--output', 'json'],
+        {
+          encoding: 'utf8',
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
       if (r.status !== 0) throw new Error(`temporal workflow show failed: ${r.stderr}`);
       await writeFile(`${outDir}/${name}.json`, r.stdout);
       const events = (JSON.parse(r.stdout) as { events: unknown[] }).events.length;

@@ -8,7 +8,10 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './shared/names';
 
-const optionalText = z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().trim().optional());
+const optionalText = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+  z.string().trim().optional(),
+);
 const optionalUrl = z.preprocess(
   (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
   z.url({ error: 'must be a URL such as http://127.0.0.1:8080/v1' }).optional(),
@@ -61,5 +64,7 @@ export function webUiRunUrl(cfg: Config, workflowId: string, runId?: string): st
   const base = cfg.TEMPORAL_UI_URL.replace(/\/$/, '');
   const ns = encodeURIComponent(cfg.TEMPORAL_NAMESPACE);
   const id = encodeURIComponent(workflowId);
-  return runId ? `${base}/namespaces/${ns}/workflows/${id}/${runId}/history` : `${base}/namespaces/${ns}/workflows/${id}`;
+  return runId
+    ? `${base}/namespaces/${ns}/workflows/${id}/${runId}/history`
+    : `${base}/namespaces/${ns}/workflows/${id}`;
 }

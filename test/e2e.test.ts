@@ -30,7 +30,9 @@ before(async () => {
     server = await startDevServer({ port, uiPort: port + 1, detached: false, dbFile: join(dir, 'temporal.db') });
     address = server.address;
   }
-  emu = await startEmulatorProcess({ replicate: { startingMs: 200, processingMs: 800, clipWidth: 320, clipHeight: 180 } });
+  emu = await startEmulatorProcess({
+    replicate: { startingMs: 200, processingMs: 800, clipWidth: 320, clipHeight: 180 },
+  });
   env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -58,25 +60,47 @@ after(async () => {
 test('a prompt becomes a 14.0 s video of three scenes in order, approved from the Temporal CLI', async () => {
   const started = await vidflow(['start', 'a sunset over the sea', '--json'], env);
   assert.equal(started.code, 0, started.stderr);
-  const { workflowId, runId, webUiUrl } = JSON.parse(started.stdout) as { workflowId: string; runId: string; webUiUrl: string };
+  const { workflowId, runId, webUiUrl } = JSON.parse(started.stdout) as {
+    workflowId: string;
+    runId: string;
+    webUiUrl: string;
+  };
   assert.match(workflowId, /^vidflow-/);
   assert.ok(runId && webUiUrl.includes(encodeURIComponent(workflowId)));
 
-  const waiting = await eventually(async () => {
-    const r = await vidflow(['status', workflowId, '--json'], env);
-    const s = JSON.parse(r.stdout || '{}') as { stage?: string; planner?: string; scenes?: { prompt: string }[] };
-    return s.stage === 'awaiting_approval' ? s : undefined;
-  }, 60_000, 'awaiting_approval');
+  const waiting = await eventually(
+    async () => {
+      const r = await vidflow(['status', workflowId, '--json'], env);
+      const s = JSON.parse(r.stdout || '{}') as { stage?: string; planner?: string; scenes?: { prompt: string }[] };
+      return s.stage === 'awaiting_approval' ? s : undefined;
+    },
+    60_000,
+    'awaiting_approval',
+  );
   assert.equal(waiting.planner, 'openai');
   assert.equal(waiting.scenes?.length, 3);
   assert.equal((await emu.state()).replicate.predictionsCreated, 0, 'nothing is paid for before approval');
 
-  const signal = temporalCli(['workflow', 'signal', '--address', env.TEMPORAL_ADDRESS!, '--workflow-id', workflowId, '--name', 'approve']);
+  const signal = temporalCli([
+    'workflow',
+    'signal',
+    '--address',
+    env.TEMPORAL_ADDRESS!,
+    '--workflow-id',
+    workflowId,
+    '--name',
+    'approve',
+  ]);
   assert.equal(signal.code, 0, signal.stderr);
 
   const res = await vidflow(['result', workflowId, '--json'], env, 180_000);
   assert.equal(res.code, 0, res.stderr);
-  const result = JSON.parse(res.stdout) as { path: string; durationSeconds: number; sizeBytes: number; scenes: { index: number; prompt: string }[] };
+  const result = JSON.parse(res.stdout) as {
+    path: string;
+    durationSeconds: number;
+    sizeBytes: number;
+    scenes: { index: number; prompt: string }[];
+  };
   assert.equal(result.path, join(env.VIDFLOW_OUTPUT_DIR!, `${workflowId}.mp4`));
   assert.ok((await stat(result.path)).size === result.sizeBytes);
   const seconds = durationOf(result.path);
@@ -90,21 +114,47 @@ test('a prompt becomes a 14.0 s video of three scenes in order, approved from th
     const assigned = state.replicate.promptScenes[scene.prompt];
     assert.ok(assigned, `scene ${scene.index} was generated from its own prompt`);
     const seen = frameColor(result.path, mids[i]!);
-    assert.ok(colorDistance(seen, sceneColor(assigned.scene).rgb) < 40, `scene ${scene.index} at ${mids[i]} s: ${seen.join(',')}`);
+    assert.ok(
+      colorDistance(seen, sceneColor(assigned.scene).rgb) < 40,
+      `scene ${scene.index} at ${mids[i]} s: ${seen.join(',')}`,
+    );
   });
   // The cross-fade: half-way through the first transition the frame is a mix of both colours.
   const mix = frameColor(result.path, 4.75);
   const a = sceneColor(state.replicate.promptScenes[result.scenes[0]!.prompt]!.scene).rgb;
   const b = sceneColor(state.replicate.promptScenes[result.scenes[1]!.prompt]!.scene).rgb;
-  assert.ok(colorDistance(mix, a) > 40 && colorDistance(mix, b) > 40, `a visible cross-fade at 4.75 s: ${mix.join(',')}`);
+  assert.ok(
+    colorDistance(mix, a) > 40 && colorDistance(mix, b) > 40,
+    `a visible cross-fade at 4.75 s: ${mix.join(',')}`,
+  );
 
   // One history tells the whole story.
-  const show = temporalCli(['workflow', 'show', '--address', env.TEMPORAL_ADDRESS!, '--workflow-id', workflowId, '--output', 'json']);
-  const events = (JSON.parse(show.stdout) as { events: { eventType: string; activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[] }).events;
-  const scheduled = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
+  const show = temporalCli([
+    'workflow',
+    'show',
+    '--address',
+    env.TEMPORAL_ADDRESS!,
+    '--workflow-id',
+    workflowId,
+    '--output',
+    'json',
+  ]);
+  const events = (
+    JSON.parse(show.stdout) as {
+      events: { eventType: string; activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
+    }
+  ).events;
+  const scheduled = events.flatMap((e) =>
+    e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType.name] : [],
+  );
   const count = (name: string) => scheduled.filter((n) => n === name).length;
   assert.deepEqual(
-    { plan: count('planScenes'), generate: count('generateClip'), download: count('downloadClip'), stitch: count('stitchClips') },
+    {
+      plan: count('planScenes'),
+      generate: count('generateClip'),
+      download: count('downloadClip'),
+      stitch: count('stitchClips'),
+    },
     { plan: 1, generate: 3, download: 3, stitch: 1 },
   );
   assert.ok(events.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED'));

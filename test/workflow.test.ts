@@ -53,7 +53,10 @@ describe('videoPipeline', () => {
         return s.stage === 'awaiting_approval' ? s : undefined;
       });
       assert.equal(waiting.planner, 'openai');
-      assert.deepEqual(waiting.scenes.map((s) => s.index), [1, 2, 3]);
+      assert.deepEqual(
+        waiting.scenes.map((s) => s.index),
+        [1, 2, 3],
+      );
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(calls.generate.length, 0, 'nothing may be generated before approval');
 
@@ -63,7 +66,10 @@ describe('videoPipeline', () => {
       assert.equal(calls.maxConcurrentGenerations, 3, 'the three scenes generate concurrently');
       assert.deepEqual(calls.stitch[0], ['/tmp/scene-1.mp4', '/tmp/scene-2.mp4', '/tmp/scene-3.mp4']);
       assert.equal(result.durationSeconds, 14);
-      assert.deepEqual(result.scenes.map((s) => s.predictionId.split('-')[0]), ['p1', 'p2', 'p3']);
+      assert.deepEqual(
+        result.scenes.map((s) => s.predictionId.split('-')[0]),
+        ['p1', 'p2', 'p3'],
+      );
       const final = await handle.query(statusQuery);
       assert.equal(final.stage, 'completed');
       assert.ok(final.scenes.every((s) => s.status === 'ready' && s.attempts === 1));
@@ -111,7 +117,7 @@ describe('videoPipeline', () => {
 
   test('rejects invalid input at its boundary with InvalidInput', async () => {
     await withWorker(fakeActivities(newCalls()), async (tq) => {
-      const handle = await start(tq, { prompt: '   ', scenes: 9 } as PipelineInputArgs);
+      const handle = await start(tq, { prompt: '   ', scenes: 9 });
       const err = await handle.result().then(
         () => assert.fail('should fail'),
         (e: unknown) => e,
@@ -143,7 +149,10 @@ describe('videoPipeline', () => {
       await handle.result();
       assert.deepEqual([...calls.generate].sort(), [1, 2, 2, 3]);
       const s = await handle.query(statusQuery);
-      assert.deepEqual(s.scenes.map((x) => x.attempts), [1, 2, 1]);
+      assert.deepEqual(
+        s.scenes.map((x) => x.attempts),
+        [1, 2, 1],
+      );
       assert.equal(calls.plan, 1);
     });
   });

@@ -39,6 +39,12 @@ async function toClipFile(path: string): Promise<ClipFile> {
   };
 }
 
+/** fetch's TypeError says only "fetch failed"; the reason (ECONNREFUSED, reset, TLS) is in its cause. */
+function describeNetworkError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
+}
+
 function redact(url: string): string {
   try {
     const u = new URL(url);
@@ -86,7 +92,7 @@ export function createDownloadActivities(deps: DownloadDeps) {
         res = await doFetch(url, { signal: ctx.cancellationSignal, redirect: 'follow' });
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw err;
-        throw failure('DownloadFailed', `${tag}: download failed: ${String((err as Error).cause ?? (err as Error).message)}`);
+        throw failure('DownloadFailed', `${tag}: download failed: ${describeNetworkError(err)}`);
       }
       if (res.status === 403 || res.status === 404 || res.status === 410) {
         await res.body?.cancel().catch(() => undefined);
@@ -102,7 +108,10 @@ export function createDownloadActivities(deps: DownloadDeps) {
       const total = Number(res.headers.get('content-length')) || undefined;
       if (total !== undefined && total > maxBytes) {
         await res.body.cancel().catch(() => undefined);
-        throw failure('DownloadRefused', `${tag}: the clip is ${(total / MB).toFixed(0)} MB, over the ${(maxBytes / MB).toFixed(0)} MB cap`);
+        throw failure(
+          'DownloadRefused',
+          `${tag}: the clip is ${(total / MB).toFixed(0)} MB, over the ${(maxBytes / MB).toFixed(0)} MB cap`,
+        );
       }
       if (total) ctx.log.info(`${tag}: size ${(total / MB).toFixed(2)} MB`);
 
@@ -138,7 +147,10 @@ export function createDownloadActivities(deps: DownloadDeps) {
           throw failure('DiskFull', `${tag}: no space left on the device for ${dirname(dest)}`);
         }
         if (err instanceof ApplicationFailure) throw err;
-        throw failure('DownloadFailed', `${tag}: download broke off after ${received} bytes: ${(err as Error).message}`);
+        throw failure(
+          'DownloadFailed',
+          `${tag}: download broke off after ${received} bytes: ${(err as Error).message}`,
+        );
       }
 
       let clip: ClipFile;

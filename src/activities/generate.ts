@@ -103,7 +103,10 @@ export function createGenerateActivities(deps: GenerateDeps) {
       if (!modelId) throw failure('InvalidInput', `unknown model ${input.model}`);
       const spec = MODELS[modelId];
       if (input.prompt.length > spec.maxPromptChars) {
-        throw failure('InvalidInput', `${tag}: prompt is ${input.prompt.length} characters; ${modelId} takes at most ${spec.maxPromptChars}`);
+        throw failure(
+          'InvalidInput',
+          `${tag}: prompt is ${input.prompt.length} characters; ${modelId} takes at most ${spec.maxPromptChars}`,
+        );
       }
       const modelInput = spec.buildInput({
         prompt: input.prompt,
@@ -117,7 +120,9 @@ export function createGenerateActivities(deps: GenerateDeps) {
       let prediction: Prediction | undefined;
       if (previous?.predictionId) {
         prediction = await call(() => replicate.predictions.get(previous.predictionId, { signal }));
-        ctx.log.info(`${tag}: resuming prediction ${prediction.id} (${prediction.status}), attempt ${ctx.info.attempt}`);
+        ctx.log.info(
+          `${tag}: resuming prediction ${prediction.id} (${prediction.status}), attempt ${ctx.info.attempt}`,
+        );
         if (prediction.status === 'failed' || prediction.status === 'canceled' || prediction.status === 'aborted') {
           prediction = undefined; // the previous attempt already reported it; this attempt pays for a new one
         }
@@ -128,7 +133,9 @@ export function createGenerateActivities(deps: GenerateDeps) {
 
       if (!prediction) {
         ctx.heartbeat({ creatingSince: new Date().toISOString() });
-        ctx.log.info(`${tag}: creating prediction on ${spec.replicateModel} (${input.seconds} s, ${input.aspectRatio})`);
+        ctx.log.info(
+          `${tag}: creating prediction on ${spec.replicateModel} (${input.seconds} s, ${input.aspectRatio})`,
+        );
         prediction = await createPrediction(spec.replicateModel, modelInput, signal);
         ctx.log.info(`${tag}: prediction ${prediction.id} created`);
       }
@@ -169,11 +176,17 @@ export function createGenerateActivities(deps: GenerateDeps) {
         case 'failed': {
           const reason = typeof prediction.error === 'string' ? prediction.error : JSON.stringify(prediction.error);
           if (MODERATION.test(reason)) {
-            throw failure('ContentFlagged', `${tag}: Replicate flagged the prompt or output as sensitive (E005); edit the scene: ${reason}`, {
-              details: [{ predictionId: id }],
-            });
+            throw failure(
+              'ContentFlagged',
+              `${tag}: Replicate flagged the prompt or output as sensitive (E005); edit the scene: ${reason}`,
+              {
+                details: [{ predictionId: id }],
+              },
+            );
           }
-          throw failure('PredictionFailed', `${tag}: prediction ${id} failed: ${reason}`, { details: [{ predictionId: id }] });
+          throw failure('PredictionFailed', `${tag}: prediction ${id} failed: ${reason}`, {
+            details: [{ predictionId: id }],
+          });
         }
         default:
           throw failure('PredictionCanceled', `${tag}: prediction ${id} was ${prediction.status} at Replicate`, {
@@ -201,7 +214,13 @@ async function cancelIfAsked(ctx: Context, replicate: Replicate, id: string, tag
   await cancelAtReplicate(ctx, replicate, id, tag, 'the run was cancelled');
 }
 
-async function cancelAtReplicate(ctx: Context, replicate: Replicate, id: string, tag: string, why: string): Promise<void> {
+async function cancelAtReplicate(
+  ctx: Context,
+  replicate: Replicate,
+  id: string,
+  tag: string,
+  why: string,
+): Promise<void> {
   try {
     await replicate.predictions.cancel(id); // no signal: ours is already aborted
     ctx.log.info(`${tag}: cancelled prediction ${id} at Replicate (${why})`);

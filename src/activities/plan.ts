@@ -93,7 +93,11 @@ export function createPlanActivities(deps: PlanDeps) {
 
       const unusable = (reason: string): Plan => {
         ctx.log.warn(`plan: the model's answer was not usable (${reason}); using a plain split of the prompt`);
-        return { planner: 'fallback', note: `the model's answer was not usable: ${reason}`, scenes: fallbackScenes(input.prompt, n) };
+        return {
+          planner: 'fallback',
+          note: `the model's answer was not usable: ${reason}`,
+          scenes: fallbackScenes(input.prompt, n),
+        };
       };
       if (refusal) return unusable(`the model refused: ${refusal}`);
       if (finish === 'length') return unusable('the answer was cut off (finish_reason=length)');
@@ -108,8 +112,11 @@ export function createPlanActivities(deps: PlanDeps) {
       if (!result.success) {
         return unusable(result.error.issues.map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`).join('; '));
       }
-      const scenes = result.data.scenes.map((s) => s.prompt);
-      scenes.forEach((s, i) => ctx.log.info(`plan: scene ${i + 1}/${n}: ${s}`));
+      const data: { scenes: { prompt: string }[] } = result.data;
+      const scenes = data.scenes.map((s) => s.prompt);
+      scenes.forEach((s, i) => {
+        ctx.log.info(`plan: scene ${i + 1}/${n}: ${s}`);
+      });
       return { planner: 'openai', scenes };
     },
   };

@@ -54,7 +54,7 @@ function httpFailure(
     return failure(
       'RateLimited',
       `${provider} rate limit (429); retrying after ${retryAfter ?? 'a backoff'}${retryAfter !== undefined ? ' s' : ''}`,
-      retryAfter !== undefined ? { nextRetryDelay: `${Math.max(1, retryAfter)}s` } : {},
+      retryAfter !== undefined ? { nextRetryDelayMs: Math.max(1, retryAfter) * 1000 } : {},
     );
   }
   if (status === 408 || status === 409 || status >= 500) {
@@ -69,7 +69,7 @@ export function fromOpenAIError(err: unknown): ApplicationFailure | undefined {
     return failure('ProviderUnavailable', `could not reach OpenAI: ${err.message}; will retry`);
   }
   if (err instanceof APIError && typeof err.status === 'number') {
-    const retryAfter = parseRetryAfter(err.headers?.get('retry-after'));
+    const retryAfter = parseRetryAfter((err.headers as Headers | undefined)?.get('retry-after'));
     const msg = (err.error as { message?: string } | undefined)?.message ?? '';
     return httpFailure('OpenAI', 'OPENAI_API_KEY', err.status, msg, retryAfter, err.code ?? undefined);
   }
@@ -91,7 +91,8 @@ function replicateDetail(message: string): string {
   const body = message.replace(/^Request to \S+ failed with status \d+[^:]*: /, '').replace(/\.$/, '');
   try {
     const json = JSON.parse(body) as { detail?: unknown; title?: unknown };
-    return String(json.detail ?? json.title ?? body);
+    const detail = json.detail ?? json.title;
+    return typeof detail === 'string' ? detail : body;
   } catch {
     return body;
   }
@@ -99,14 +100,29 @@ function replicateDetail(message: string): string {
 
 export function fromReplicateError(err: unknown): ApplicationFailure | undefined {
   if (err instanceof ProviderHttpError) {
-    return httpFailure('Replicate', 'REPLICATE_API_TOKEN', err.status, replicateDetail(err.body), err.retryAfterSeconds);
+    return httpFailure(
+      'Replicate',
+      'REPLICATE_API_TOKEN',
+      err.status,
+      replicateDetail(err.body),
+      err.retryAfterSeconds,
+    );
   }
   if (isReplicateApiError(err) && err.response) {
     const retryAfter = parseRetryAfter(err.response.headers.get('retry-after'));
-    return httpFailure('Replicate', 'REPLICATE_API_TOKEN', err.response.status, replicateDetail(err.message), retryAfter);
+    return httpFailure(
+      'Replicate',
+      'REPLICATE_API_TOKEN',
+      err.response.status,
+      replicateDetail(err.message),
+      retryAfter,
+    );
   }
   if (err instanceof TypeError && /fetch failed|network|ECONN|socket/i.test(`${err.message} ${String(err.cause)}`)) {
-    return failure('ProviderUnavailable', `could not reach Replicate: ${String(err.cause ?? err.message)}; will retry`);
+    return failure(
+      'ProviderUnavailable',
+      `could not reach Replicate: ${err.cause instanceof Error ? err.cause.message : err.message}; will retry`,
+    );
   }
   return undefined;
 }

@@ -27,5 +27,5 @@ export function createReplicateFetch(baseFetch: Fetch = globalThis.fetch): Fetch
       throw err;
     }
   };
-  return wrapped as Fetch;
+  return wrapped;
 }

@@ -80,12 +80,24 @@ export async function main(argv: string[]): Promise<number> {
       const desc = await handle.describe();
       const webUiUrl = webUiRunUrl(cfg, handle.workflowId, desc.runId);
       if (existed) err(`run ${handle.workflowId} already exists (${desc.status.name}); not starting another`);
-      if (values.json) out(JSON.stringify({ workflowId: handle.workflowId, runId: desc.runId, webUiUrl, ...(existed ? { existed } : {}) }));
+      if (values.json)
+        out(
+          JSON.stringify({
+            workflowId: handle.workflowId,
+            runId: desc.runId,
+            webUiUrl,
+            ...(existed ? { existed } : {}),
+          }),
+        );
       else out(`${existed ? 'exists' : 'started'}: ${handle.workflowId}\nWeb UI: ${webUiUrl}`);
       return 0;
     }
     case 'status': {
-      const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' } }, allowPositionals: true });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { json: { type: 'boolean' } },
+        allowPositionals: true,
+      });
       const id = one(positionals, 'workflow id');
       const status = await (await handleFor(cfg, id)).query(statusQuery);
       out(values.json ? JSON.stringify(status) : formatStatus(id, status));
@@ -106,7 +118,11 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'result': {
-      const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' } }, allowPositionals: true });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { json: { type: 'boolean' } },
+        allowPositionals: true,
+      });
       const id = one(positionals, 'workflow id');
       const handle = await handleFor(cfg, id);
       let result: PipelineResult;
@@ -117,7 +133,11 @@ export async function main(argv: string[]): Promise<number> {
         throw e;
       }
       const { path, durationSeconds, sizeBytes, scenes } = result;
-      out(values.json ? JSON.stringify({ path, durationSeconds, sizeBytes, scenes }) : `${path} (${durationSeconds.toFixed(2)} s, ${(sizeBytes / 1e6).toFixed(2)} MB)`);
+      out(
+        values.json
+          ? JSON.stringify({ path, durationSeconds, sizeBytes, scenes })
+          : `${path} (${durationSeconds.toFixed(2)} s, ${(sizeBytes / 1e6).toFixed(2)} MB)`,
+      );
       return 0;
     }
     case 'run': {

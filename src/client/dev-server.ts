@@ -19,7 +19,7 @@ export async function serverAnswers(address: string, timeoutMs = 2000): Promise<
   try {
     const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
     try {
-      await connection.workflowService.getSystemInfo({}, );
+      await connection.workflowService.getSystemInfo({});
       return true;
     } finally {
       await connection.close();
@@ -99,7 +99,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     };
-    return { address, uiUrl, how: `${bin.path} (${bin.source})`, ...(opts.detached ?? true ? {} : { stop }) };
+    return { address, uiUrl, how: `${bin.path} (${bin.source})`, ...((opts.detached ?? true) ? {} : { stop }) };
   }
 
   // No binary here: let the SDK download the CLI (needs internet). It lives inside this process.
@@ -111,7 +111,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     });
     return { address, uiUrl, how: 'downloaded by the Temporal SDK', stop: () => env.teardown() };
   } catch (err) {
-    throw new Error(`${installHint('cli')}\n(SDK download failed: ${(err as Error).message})`);
+    throw new Error(`${installHint('cli')}\n(SDK download failed: ${(err as Error).message})`, { cause: err });
   }
 }
 

@@ -29,7 +29,8 @@ export interface RunOptions {
 const say = (line: string) => process.stderr.write(line + '\n');
 
 async function ask(question: string): Promise<string> {
-  if (!process.stdin.isTTY) throw new CliError('no terminal to ask for approval: pass --yes, or approve with `vidflow approve <id>`', 2);
+  if (!process.stdin.isTTY)
+    throw new CliError('no terminal to ask for approval: pass --yes, or approve with `vidflow approve <id>`', 2);
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return (await rl.question(question)).trim().toLowerCase();
@@ -59,7 +60,9 @@ export async function runCommand(baseCfg: Config, input: PipelineInput, opts: Ru
       const server = await startDevServer({ log: say });
       cfg = { ...cfg, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl };
       if (server.stop) cleanups.push(server.stop);
-      say(`Temporal dev server: ${server.address}, Web UI ${server.uiUrl}${server.stop ? '' : ' (keeps running; `npx vidflow server stop` stops it)'}`);
+      say(
+        `Temporal dev server: ${server.address}, Web UI ${server.uiUrl}${server.stop ? '' : ' (keeps running; `npx vidflow server stop` stops it)'}`,
+      );
     } else {
       say(`Temporal server: ${cfg.TEMPORAL_ADDRESS}`);
     }
@@ -78,23 +81,28 @@ export async function runCommand(baseCfg: Config, input: PipelineInput, opts: Ru
     const ui = webUiRunUrl(cfg, handle.workflowId, desc.runId);
     say(`${existed ? 'run already exists' : 'started'}: ${handle.workflowId}\nWeb UI: ${ui}`);
 
-    const status = await followRun(() => handle.query(statusQuery), async (s) => {
-      if (s.stage !== 'awaiting_approval') return;
-      say(formatStatus(handle.workflowId, s));
-      say(`estimated cost: $${estimateCostUsd(input.model, s.scenes.length, input.sceneSeconds).toFixed(2)}`);
-      const answer = opts.yes ? 'y' : await ask('Approve this plan and generate the clips? [y/N] ');
-      if (answer === 'y' || answer === 'yes') {
-        await handle.signal(approveSignal);
-        say('approved');
-      } else {
-        await handle.cancel();
-        say('not approved: run cancelled');
-      }
-    });
+    const status = await followRun(
+      () => handle.query(statusQuery),
+      async (s) => {
+        if (s.stage !== 'awaiting_approval') return;
+        say(formatStatus(handle.workflowId, s));
+        say(`estimated cost: $${estimateCostUsd(input.model, s.scenes.length, input.sceneSeconds).toFixed(2)}`);
+        const answer = opts.yes ? 'y' : await ask('Approve this plan and generate the clips? [y/N] ');
+        if (answer === 'y' || answer === 'yes') {
+          await handle.signal(approveSignal);
+          say('approved');
+        } else {
+          await handle.cancel();
+          say('not approved: run cancelled');
+        }
+      },
+    );
 
     try {
       const result = await handle.result();
-      say(`\nvideo: ${result.path}\n  ${result.durationSeconds.toFixed(2)} s, ${(result.sizeBytes / 1e6).toFixed(2)} MB, ${result.scenes.length} scenes\nWeb UI: ${ui}`);
+      say(
+        `\nvideo: ${result.path}\n  ${result.durationSeconds.toFixed(2)} s, ${(result.sizeBytes / 1e6).toFixed(2)} MB, ${result.scenes.length} scenes\nWeb UI: ${ui}`,
+      );
       if (opts.json) process.stdout.write(JSON.stringify({ ...result, webUiUrl: ui }) + '\n');
       else process.stdout.write(result.path + '\n');
       return 0;

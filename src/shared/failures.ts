@@ -7,7 +7,6 @@
  * and would only burn money or time; those fail fast with a message that says what to fix.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { Duration } from '@temporalio/common';
 
 export const FAILURES = {
   /** Input to the workflow, a signal, an update or the CLI does not match its schema. */
@@ -57,7 +56,7 @@ export interface FailureOptions {
   details?: unknown[];
   cause?: Error;
   /** Overrides the retry policy's backoff for this attempt, e.g. from a Retry-After header. */
-  nextRetryDelay?: Duration;
+  nextRetryDelayMs?: number;
 }
 
 /** Builds the ApplicationFailure for a catalogue type; the only way failures are made. */
@@ -67,8 +66,8 @@ export function failure(type: FailureType, message: string, opts: FailureOptions
     message,
     nonRetryable: FAILURES[type].nonRetryable,
     details: opts.details,
-    cause: opts.cause,
-    nextRetryDelay: opts.nextRetryDelay,
+    ...(opts.cause ? { cause: opts.cause } : {}),
+    nextRetryDelay: opts.nextRetryDelayMs,
   });
 }
 

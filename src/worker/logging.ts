@@ -31,7 +31,9 @@ export function formatEntry(entry: LogEntry, format: 'text' | 'json'): string {
 }
 
 /** Installs the process-wide Temporal Runtime with our logger; safe to call more than once. */
-export function installLogging(opts: { debug?: boolean; format?: 'text' | 'json'; write?: (line: string) => void } = {}): void {
+export function installLogging(
+  opts: { debug?: boolean; format?: 'text' | 'json'; write?: (line: string) => void } = {},
+): void {
   if (installed.done) return;
   installed.done = true;
   const level: LogLevel = opts.debug ? 'DEBUG' : 'INFO';

@@ -33,7 +33,8 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
     );
   }
   const ff = await ensureFfmpeg();
-  if (!cfg.OPENAI_API_KEY) log('warning: OPENAI_API_KEY is not set: plans will be a plain split of the prompt (marked fallback)');
+  if (!cfg.OPENAI_API_KEY)
+    log('warning: OPENAI_API_KEY is not set: plans will be a plain split of the prompt (marked fallback)');
   await mkdir(cfg.VIDFLOW_WORK_DIR, { recursive: true });
   await mkdir(cfg.VIDFLOW_OUTPUT_DIR, { recursive: true });
 

@@ -46,7 +46,12 @@ import type {
 /** Planning is one LLM call: short, and a few retries for transient errors; after that we fall back. */
 const { planScenes } = proxyActivities<PlanActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+  },
 });
 
 /**
@@ -71,14 +76,24 @@ const { generateClip } = proxyActivities<GenerateActivities>({
 const { downloadClip } = proxyActivities<DownloadActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+  },
 });
 
 /** Stitching is CPU-bound ffmpeg work of seconds to minutes; ffmpeg errors on the inputs are not retried. */
 const { stitchClips } = proxyActivities<StitchActivities>({
   startToCloseTimeout: '20 minutes',
   heartbeatTimeout: '60 seconds',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  retry: {
+    initialInterval: '5s',
+    backoffCoefficient: 2,
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+  },
 });
 
 /** Housekeeping: must never fail a finished run, so a short timeout and a few tries. */
@@ -183,7 +198,12 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
     if (err instanceof ApplicationFailure) throw err;
     const type = failureTypeOf(err);
     // Re-throw as an ApplicationFailure so the run fails (instead of retrying its workflow task) with the cause's type.
-    throw ApplicationFailure.create({ type: type ?? 'PipelineFailed', message: state.error, nonRetryable: true, cause: err as Error });
+    throw ApplicationFailure.create({
+      type: type ?? 'PipelineFailed',
+      message: state.error,
+      nonRetryable: true,
+      cause: err as Error,
+    });
   }
 
   /** Plans with the LLM; if the activity fails for good (bad key, outage), falls back to a plain split. */
@@ -228,9 +248,9 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
         }),
       ),
     );
-    if (firstFailure !== undefined) throw firstFailure;
+    if (firstFailure !== undefined) throw firstFailure as Error;
     return settled.map((r) => {
-      if (r.status === 'rejected') throw r.reason;
+      if (r.status === 'rejected') throw r.reason as Error;
       return r.value;
     });
   }

@@ -16,11 +16,22 @@ export interface Calls {
 
 export function fakeActivities(calls: Calls, over: Partial<Activities> = {}): Activities {
   let running = 0;
-  const clip = (i: number): ClipFile => ({ path: `/tmp/scene-${i}.mp4`, sizeBytes: 1, durationSeconds: 5, width: 64, height: 36, fps: 24, hasAudio: false });
+  const clip = (i: number): ClipFile => ({
+    path: `/tmp/scene-${i}.mp4`,
+    sizeBytes: 1,
+    durationSeconds: 5,
+    width: 64,
+    height: 36,
+    fps: 24,
+    hasAudio: false,
+  });
   return {
     planScenes: async (input) => {
       calls.plan++;
-      return { planner: 'openai', scenes: Array.from({ length: input.scenes }, (_, i) => `shot ${i + 1} of ${input.prompt}`) };
+      return {
+        planner: 'openai',
+        scenes: Array.from({ length: input.scenes }, (_, i) => `shot ${i + 1} of ${input.prompt}`),
+      };
     },
     generateClip: async (input) => {
       calls.generate.push(input.sceneIndex);
@@ -28,7 +39,10 @@ export function fakeActivities(calls: Calls, over: Partial<Activities> = {}): Ac
       calls.maxConcurrentGenerations = Math.max(calls.maxConcurrentGenerations, running);
       await new Promise((r) => setTimeout(r, 300));
       running--;
-      return { predictionId: `p${input.sceneIndex}-${calls.generate.length}`, outputUrl: `https://replicate.delivery/x/${input.sceneIndex}.mp4` };
+      return {
+        predictionId: `p${input.sceneIndex}-${calls.generate.length}`,
+        outputUrl: `https://replicate.delivery/x/${input.sceneIndex}.mp4`,
+      };
     },
     downloadClip: async (input) => {
       calls.download.push(input.sceneIndex);
@@ -45,5 +59,11 @@ export function fakeActivities(calls: Calls, over: Partial<Activities> = {}): Ac
   };
 }
 
-export const newCalls = (): Calls => ({ plan: 0, generate: [], download: [], stitch: [], cleanup: 0, maxConcurrentGenerations: 0 });
-
+export const newCalls = (): Calls => ({
+  plan: 0,
+  generate: [],
+  download: [],
+  stitch: [],
+  cleanup: 0,
+  maxConcurrentGenerations: 0,
+});

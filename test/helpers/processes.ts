@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { findTemporalBinary } from '../../src/client/temporal-binary';
 
 export const ROOT = resolve(__dirname, '..', '..');
 const TSX_CLI = resolve(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -34,11 +35,15 @@ export interface EmulatorStateJson {
 }
 
 export async function startEmulatorProcess(config: unknown = {}): Promise<EmulatorProcess> {
-  const child = spawn(process.execPath, [TSX_CLI, resolve(ROOT, 'src/emulators/main.ts'), '--port', '0', '--config', JSON.stringify(config)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const rl = createInterface({ input: child.stdout! });
+  const child = spawn(
+    process.execPath,
+    [TSX_CLI, resolve(ROOT, 'src/emulators/main.ts'), '--port', '0', '--config', JSON.stringify(config)],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const rl = createInterface({ input: child.stdout });
   const [line] = (await Promise.race([
     once(rl, 'line'),
     once(child, 'exit').then(([code]) => {
@@ -55,7 +60,11 @@ export async function startEmulatorProcess(config: unknown = {}): Promise<Emulat
       return (await res.json()) as EmulatorStateJson;
     },
     async configure(patch) {
-      const res = await fetch(`${urls.controlUrl}/configure`, { method: 'POST', body: JSON.stringify(patch), headers: { 'content-type': 'application/json' } });
+      const res = await fetch(`${urls.controlUrl}/configure`, {
+        method: 'POST',
+        body: JSON.stringify(patch),
+        headers: { 'content-type': 'application/json' },
+      });
       if (!res.ok) throw new Error(`configure failed: ${res.status} ${await res.text()}`);
     },
     async stop() {
@@ -109,8 +118,8 @@ export function startWorkerProcess(env: NodeJS.ProcessEnv): WorkerProcess {
       logs += d.toString();
       if (logs.includes('worker: polling')) res();
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.on('exit', (code) => rej(new Error(`worker exited with ${String(code)} before polling:\n${logs}`)));
   });
   ready.catch(() => undefined);
@@ -128,8 +137,6 @@ export function startWorkerProcess(env: NodeJS.ProcessEnv): WorkerProcess {
 
 /** The Temporal CLI found by the project's own discovery (scripts/setup.sh installs it). */
 export function temporalCli(args: string[]): CliResult {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { findTemporalBinary } = require('../../src/client/temporal-binary') as typeof import('../../src/client/temporal-binary');
   const bin = findTemporalBinary('cli');
   if (!bin) throw new Error('no Temporal CLI');
   const r = spawnSync(bin.path, args, { encoding: 'utf8' });

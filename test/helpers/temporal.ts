@@ -29,7 +29,9 @@ export async function localEnv(): Promise<TestWorkflowEnvironment> {
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const bin = findTemporalBinary('testServer', { install: true });
   if (!bin) throw new Error(installHint('testServer'));
-  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: bin.path } } });
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: bin.path } },
+  });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -48,7 +50,11 @@ export function uniqueTaskQueue(name: string): string {
 }
 
 /** Polls `fn` until it returns a truthy value or `ms` pass. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, ms = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  ms = 15_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + ms;
   let last: unknown;
   while (Date.now() < until) {
@@ -60,5 +66,5 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ms
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
