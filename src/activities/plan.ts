@@ -87,6 +87,9 @@ export function createPlanActivities(deps: PlanDeps) {
         refusal = choice?.message.refusal;
         finish = choice?.finish_reason;
       } catch (err) {
+        // The SDK wraps our abort in APIUserAbortError (name 'Error'), which Temporal would report
+        // as a retryable failure; the signal's reason is the CancelledFailure that reports a cancellation.
+        if (ctx.cancellationSignal.aborted) throw (ctx.cancellationSignal.reason as Error | undefined) ?? err;
         throw fromOpenAIError(err) ?? err;
       }
       if (process.env.DEBUG) ctx.log.debug(`plan: raw answer: ${raw ?? '(empty)'}`);

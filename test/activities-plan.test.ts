@@ -1,0 +1,132 @@
+/**
+ * planScenes against the OpenAI emulator with the real `openai` client: structured, fenced and
+ * prose-wrapped answers are used; unusable answers fall back to the plain split with a reason;
+ * API errors become catalogue failures with the right retry behaviour and no secret in them.
+ */
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CancelledFailure } from '@temporalio/activity';
+import { createPlanActivities } from '../src/activities/plan';
+import { startEmulators } from '../src/emulators';
+import type { Emulators, OpenAIMode } from '../src/emulators';
+import { fallbackScenes } from '../src/shared/fallback-plan';
+import type { Plan, PlanInput } from '../src/shared/schemas';
+import { OPENAI_KEY, expectFailure, harness, openaiClient } from './helpers/activity-env';
+
+let emu: Emulators;
+before(async () => {
+  emu = await startEmulators();
+});
+after(async () => {
+  await emu.close();
+});
+beforeEach(() => {
+  emu.reset();
+});
+
+const INPUT: PlanInput = {
+  prompt: 'A lighthouse keeper climbs the stairs at dusk and lights the lamp for a passing ship.',
+  scenes: 4,
+  sceneSeconds: 5,
+  maxScenePromptChars: 2500,
+};
+
+function plan(mode: OpenAIMode, input: PlanInput = INPUT, apiKey = OPENAI_KEY): Promise<Plan> {
+  emu.configure({ openai: { mode } });
+  const { planScenes } = createPlanActivities({ openai: openaiClient(emu, apiKey), openaiModel: 'gpt-4o-mini' });
+  return harness().env.run(planScenes, input);
+}
+
+test('structured output: the model plans exactly N scenes, sent with a json_schema response format', async () => {
+  const result = await plan('ok');
+  assert.equal(result.planner, 'openai');
+  assert.equal(result.note, undefined);
+  assert.equal(result.scenes.length, INPUT.scenes);
+  assert.equal(new Set(result.scenes).size, INPUT.scenes, 'scenes are distinct');
+  for (const s of result.scenes) assert.ok(s.trim().length > 0);
+  const body = emu.state.openai.lastBody as { response_format?: { type?: string }; model?: string };
+  assert.equal(body.response_format?.type, 'json_schema');
+  assert.equal(body.model, 'gpt-4o-mini');
+  assert.equal(emu.state.openai.chatCompletions, 1);
+});
+
+for (const mode of ['fenced', 'prose'] as const) {
+  test(`${mode} JSON is extracted and used`, async () => {
+    const result = await plan(mode, { ...INPUT, scenes: 3 });
+    assert.equal(result.planner, 'openai');
+    assert.equal(result.scenes.length, 3);
+    assert.ok(!result.scenes.some((s) => s.includes('```') || s.includes('{')), 'no JSON syntax leaked into a scene');
+  });
+}
+
+const unusable: [OpenAIMode, RegExp][] = [
+  ['garbage', /no JSON object found/],
+  ['wrongCount', /expected exactly 4 scenes/],
+  ['refusal', /refused/],
+  ['length', /cut off \(finish_reason=length\)/],
+];
+for (const [mode, reason] of unusable) {
+  test(`${mode}: falls back to the plain split with a note naming the reason`, async () => {
+    const result = await plan(mode);
+    assert.equal(result.planner, 'fallback');
+    assert.match(result.note ?? '', reason);
+    assert.equal(result.scenes.length, INPUT.scenes);
+    assert.deepEqual(result.scenes, fallbackScenes(INPUT.prompt, INPUT.scenes));
+  });
+}
+
+test('401: ProviderAuth, non-retryable, names OPENAI_API_KEY and .env, never contains the key', async () => {
+  const err = await expectFailure(plan('unauthorized'), 'ProviderAuth');
+  assert.equal(err.nonRetryable, true);
+  assert.match(err.message, /OPENAI_API_KEY/);
+  assert.match(err.message, /check your \.env/);
+  assert.ok(!err.message.includes(OPENAI_KEY), 'the key must not be in the message');
+  assert.ok(!err.message.includes(OPENAI_KEY.slice(8, -4)), 'not even the middle of the key');
+});
+
+test('401 for a revoked key (rejectKey) says the same', async () => {
+  emu.configure({ openai: { rejectKey: 'sk-revoked-0000000000000000' } });
+  const err = await expectFailure(plan('ok', INPUT, 'sk-revoked-0000000000000000'), 'ProviderAuth');
+  assert.ok(!err.message.includes('sk-revoked-0000000000000000'));
+});
+
+test('429: RateLimited, retryable, nextRetryDelay from Retry-After; the client did not retry by itself', async () => {
+  emu.configure({ openai: { retryAfterSeconds: 7 } });
+  const err = await expectFailure(plan('rateLimited'), 'RateLimited');
+  assert.equal(err.nonRetryable, false);
+  assert.equal(err.nextRetryDelay, 7000);
+  assert.equal(emu.state.openai.requests, 1);
+});
+
+test('insufficient_quota: QuotaExceeded, non-retryable (billing, not rate)', async () => {
+  const err = await expectFailure(plan('quota'), 'QuotaExceeded');
+  assert.equal(err.nonRetryable, true);
+  assert.equal(err.nextRetryDelay, undefined);
+});
+
+test('500: ProviderUnavailable, retryable', async () => {
+  const err = await expectFailure(plan('serverError'), 'ProviderUnavailable');
+  assert.equal(err.nonRetryable, false);
+  assert.equal(emu.state.openai.requests, 1);
+});
+
+test('no client (no OPENAI_API_KEY): ConfigMissing, non-retryable, nothing sent', async () => {
+  const { planScenes } = createPlanActivities({ openai: undefined, openaiModel: 'gpt-4o-mini' });
+  const err = await expectFailure(harness().env.run(planScenes, INPUT), 'ConfigMissing');
+  assert.equal(err.nonRetryable, true);
+  assert.match(err.message, /OPENAI_API_KEY/);
+  assert.equal(emu.state.openai.requests, 0);
+});
+
+test('cancellation aborts the request in flight and is reported as a cancellation, not a failure', async () => {
+  emu.configure({ openai: { latencyMs: 2000 } });
+  const { planScenes } = createPlanActivities({ openai: openaiClient(emu), openaiModel: 'gpt-4o-mini' });
+  const h = harness();
+  const started = Date.now();
+  const p = h.env.run(planScenes, INPUT);
+  setTimeout(() => h.cancel('CANCELLED', { cancelRequested: true }), 100);
+  // Temporal reports an attempt as cancelled only for a CancelledFailure (or an AbortError); anything
+  // else becomes a retryable failure named after its class.
+  await assert.rejects(p, (err: unknown) => err instanceof CancelledFailure);
+  assert.ok(Date.now() - started < 1500, 'did not wait for the answer');
+});
