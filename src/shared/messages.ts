@@ -1,11 +1,22 @@
 /**
  * Signals, queries and updates of `videoPipeline`, as typed definitions. Clients use these
  * objects, never string names; the names themselves are what the Temporal CLI and Web UI use
- * (`temporal workflow signal --name approve`).
+ * (`temporal workflow signal --name approve`). Updates carry zod-validated arguments and are
+ * refused at once, with a reason, when they do not fit the run's stage.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { PipelineStatus } from './schemas';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { EditSceneArgs, PipelineStatus, RedoSceneArgs, RejectPlanArgs, SceneState } from './schemas';
 
-/** Approve the plan. Takes no payload (an empty object `{}` from the Temporal CLI is accepted). */
+/**
+ * Approve the plan (stage `awaiting_approval`) or the finished video (stage `reviewing_result`).
+ * Takes no payload; an empty object `{}` from the Temporal CLI is accepted.
+ */
 export const approveSignal = defineSignal<[unknown?]>('approve');
 export const statusQuery = defineQuery<PipelineStatus>('status');
+
+/** Change one scene's prompt while the plan or the result is under review. */
+export const editSceneUpdate = defineUpdate<SceneState, [EditSceneArgs]>('editScene');
+/** Reject the plan with feedback: the LLM plans again, given the old plan and the feedback. */
+export const rejectPlanUpdate = defineUpdate<{ planRound: number }, [RejectPlanArgs]>('rejectPlan');
+/** Regenerate one scene (optionally with a new prompt) and stitch again, in `reviewing_result`. */
+export const redoSceneUpdate = defineUpdate<{ index: number; estimatedCostUsd: number }, [RedoSceneArgs]>('redoScene');

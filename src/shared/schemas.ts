@@ -31,6 +31,24 @@ export const ModelIdSchema = z
   })
   .default(DEFAULT_MODEL);
 
+/** Durations such as `5s`, `15m`, `24h`, `2d` (whole or decimal numbers). */
+export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Parses `15m` into milliseconds; undefined when it is not a duration. Deterministic (used in workflows). */
+export function parseDurationMs(text: string): number | undefined {
+  const m = DURATION_PATTERN.exec(text.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]);
+}
+
+export const ApprovalTimeoutSchema = z
+  .string()
+  .refine((s) => parseDurationMs(s) !== undefined, 'approvalTimeout must be a duration such as 5s, 15m or 24h')
+  .refine((s) => (parseDurationMs(s) ?? 0) >= 1000, 'approvalTimeout must be at least 1s');
+
+export const MAX_FEEDBACK_CHARS = 2000;
+
 export const PipelineInputSchema = z
   .object({
     prompt: promptText('prompt', MAX_PROMPT_CHARS),
@@ -40,6 +58,12 @@ export const PipelineInputSchema = z
     model: ModelIdSchema,
     transitionSeconds: z.number().min(0).max(2).default(0.5),
     autoApprove: z.boolean().default(false),
+    /** How long the plan waits for a person; then the run ends with stage `timed_out`. */
+    approvalTimeout: ApprovalTimeoutSchema.default('24h'),
+    /** Refuse a plan (or a redo) whose estimated cost is above this, in US dollars. */
+    maxCostUsd: z.number().positive().optional(),
+    /** Wait in `reviewing_result` after stitching, so single scenes can be redone. */
+    reviewResult: z.boolean().default(false),
   })
   .strict()
   .refine((i) => i.transitionSeconds < i.sceneSeconds, {
@@ -72,6 +96,9 @@ export type Plan = z.infer<typeof PlanSchema>;
 
 export const PlanInputSchema = z.object({
   prompt: z.string(),
+  /** When re-planning after a rejection: the plan that was rejected and why. */
+  previousScenes: z.array(z.string()).optional(),
+  feedback: z.string().optional(),
   scenes: z.number().int().min(1).max(MAX_SCENES),
   sceneSeconds: z.number(),
   /** Per-scene prompt limit of the chosen model. */
@@ -86,13 +113,24 @@ export const STAGES = [
   'awaiting_approval',
   'generating',
   'stitching',
+  'reviewing_result',
   'completed',
+  'timed_out',
   'failed',
   'cancelled',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
-export const SCENE_STATUSES = ['pending', 'generating', 'downloading', 'ready', 'failed', 'cancelled'] as const;
+export const SCENE_STATUSES = [
+  'pending',
+  'generating',
+  'downloading',
+  'ready',
+  'flagged',
+  'failed',
+  'cancelled',
+] as const;
+export const FINAL_STAGES: readonly Stage[] = ['completed', 'failed', 'cancelled', 'timed_out'];
 export type SceneStatus = (typeof SCENE_STATUSES)[number];
 
 export interface SceneState {
@@ -116,6 +154,11 @@ export interface PipelineStatus {
   stage: Stage;
   planner?: Planner;
   plannerNote?: string;
+  /** 1 for the first plan; grows with each plan made after a rejection. */
+  planRound: number;
+  /** Scenes × seconds × the model's price, plus redone scenes. */
+  estimatedCostUsd: number;
+  maxCostUsd?: number;
   scenes: SceneState[];
   output?: OutputInfo;
   error?: string;
@@ -125,6 +168,33 @@ export interface PipelineResult extends OutputInfo {
   workflowId: string;
   scenes: { index: number; prompt: string; predictionId: string }[];
 }
+
+// ---- messages ---------------------------------------------------------------------------------
+
+export const EditSceneSchema = z
+  .object({
+    index: z
+      .number({ error: 'index must be a scene number' })
+      .int('index must be a whole number')
+      .min(1, 'scenes are numbered from 1'),
+    prompt: promptText('prompt', 2500),
+  })
+  .strict();
+export type EditSceneArgs = z.infer<typeof EditSceneSchema>;
+
+export const RejectPlanSchema = z.object({ feedback: promptText('feedback', MAX_FEEDBACK_CHARS) }).strict();
+export type RejectPlanArgs = z.infer<typeof RejectPlanSchema>;
+
+export const RedoSceneSchema = z
+  .object({
+    index: z
+      .number({ error: 'index must be a scene number' })
+      .int('index must be a whole number')
+      .min(1, 'scenes are numbered from 1'),
+    prompt: promptText('prompt', 2500).optional(),
+  })
+  .strict();
+export type RedoSceneArgs = z.infer<typeof RedoSceneSchema>;
 
 // ---- activities -------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -26,10 +27,17 @@ import type { CleanupActivities } from '../activities/cleanup';
 import { failure, NON_RETRYABLE_TYPES } from '../shared/failures';
 import type { FailureType } from '../shared/failures';
 import { fallbackScenes } from '../shared/fallback-plan';
-import { approveSignal, statusQuery } from '../shared/messages';
-import { MODELS } from '../shared/models';
+import { approveSignal, editSceneUpdate, redoSceneUpdate, rejectPlanUpdate, statusQuery } from '../shared/messages';
+import { estimateCostUsd, MODELS } from '../shared/models';
 import { VIDEO_STAGE } from '../shared/names';
-import { describeZodError, PipelineInputSchema } from '../shared/schemas';
+import {
+  describeZodError,
+  EditSceneSchema,
+  parseDurationMs,
+  PipelineInputSchema,
+  RedoSceneSchema,
+  RejectPlanSchema,
+} from '../shared/schemas';
 import type {
   ClipFile,
   PipelineInput,
@@ -37,6 +45,7 @@ import type {
   PipelineResult,
   PipelineStatus,
   Plan,
+  RedoSceneArgs,
   SceneState,
   Stage,
 } from '../shared/schemas';
@@ -104,9 +113,17 @@ const { removeWorkFiles } = proxyActivities<CleanupActivities>({
 
 /** A clip whose URL expired, or that came back unplayable, is generated again at most this often. */
 export const MAX_REGENERATIONS = 2;
+/** Plans made in all (the first plus re-plans after rejections): each costs an LLM call and a person's time. */
+export const MAX_PLAN_ROUNDS = 5;
 
 /** Failure types after which a scene is generated again instead of failing the run. */
 const REGENERATE_ON: FailureType[] = ['OutputExpired', 'InvalidClip'];
+
+/**
+ * Patch ids: each guards a change that adds or moves commands, so histories recorded before it
+ * (test/histories) still replay. Remove with deprecatePatch once no run started before it is open.
+ */
+const PATCH_APPROVAL_TIMEOUT = 'approval-timeout';
 
 function failureTypeOf(err: unknown): string | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -118,6 +135,11 @@ function messageOf(err: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
+/** Throws a readable Error for an update validator (the caller sees the message as the refusal). */
+function refuse(reason: string): never {
+  throw new Error(reason);
+}
+
 export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineResult> {
   const parsed = PipelineInputSchema.safeParse(args);
   if (!parsed.success) {
@@ -126,14 +148,101 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
   const input: PipelineInput = parsed.data;
   const { workflowId } = workflowInfo();
   const n = input.scenes;
+  const model = MODELS[input.model];
+  const sceneCost = estimateCostUsd(input.model, 1, input.sceneSeconds);
 
-  const state: PipelineStatus = { stage: 'planning', scenes: [] };
-  let approved = false;
+  const state: PipelineStatus = {
+    stage: 'planning',
+    scenes: [],
+    planRound: 0,
+    estimatedCostUsd: estimateCostUsd(input.model, n, input.sceneSeconds),
+    ...(input.maxCostUsd !== undefined ? { maxCostUsd: input.maxCostUsd } : {}),
+  };
+  let planApproved = false;
+  let resultApproved = false;
+  let rejection: string | undefined;
+  const redoQueue: RedoSceneArgs[] = [];
+  const clips = new Map<number, ClipFile>();
 
   setHandler(statusQuery, () => state);
   setHandler(approveSignal, () => {
-    approved = true;
+    if (state.stage === 'awaiting_approval') planApproved = true;
+    else if (state.stage === 'reviewing_result') resultApproved = true;
+    else log.warn(`approve ignored: nothing awaits approval in stage ${state.stage}`);
   });
+  setHandler(
+    editSceneUpdate,
+    ({ index, prompt }) => {
+      const scene = state.scenes[index - 1]!;
+      scene.prompt = prompt;
+      log.info(`scene ${index}/${n}: prompt edited`);
+      refreshDetails();
+      return scene;
+    },
+    {
+      validator: (edit) => {
+        const e = EditSceneSchema.safeParse(edit);
+        if (!e.success) refuse(describeZodError(e.error));
+        if (state.stage !== 'awaiting_approval' && state.stage !== 'reviewing_result') {
+          refuse(`scenes can be edited only while the plan or the result is under review (stage is ${state.stage})`);
+        }
+        if (e.data.index > state.scenes.length)
+          refuse(`there is no scene ${e.data.index}: the plan has ${state.scenes.length}`);
+        if (e.data.prompt.length > model.maxPromptChars) {
+          refuse(`prompt is ${e.data.prompt.length} characters; ${input.model} takes at most ${model.maxPromptChars}`);
+        }
+      },
+    },
+  );
+  setHandler(
+    rejectPlanUpdate,
+    ({ feedback }) => {
+      rejection = feedback;
+      return { planRound: state.planRound + 1 };
+    },
+    {
+      validator: (r) => {
+        const e = RejectPlanSchema.safeParse(r);
+        if (!e.success) refuse(describeZodError(e.error));
+        if (state.stage !== 'awaiting_approval')
+          refuse(`only a plan awaiting approval can be rejected (stage is ${state.stage})`);
+        if (rejection !== undefined) refuse('the plan is already being made again');
+        if (state.planRound >= MAX_PLAN_ROUNDS) {
+          refuse(`the plan has been made ${state.planRound} times, the most allowed: edit scenes, approve or cancel`);
+        }
+      },
+    },
+  );
+  setHandler(
+    redoSceneUpdate,
+    (redo) => {
+      redoQueue.push(redo);
+      state.estimatedCostUsd = round2(state.estimatedCostUsd + sceneCost);
+      refreshDetails();
+      return { index: redo.index, estimatedCostUsd: state.estimatedCostUsd };
+    },
+    {
+      validator: (redo) => {
+        const e = RedoSceneSchema.safeParse(redo);
+        if (!e.success) refuse(describeZodError(e.error));
+        if (state.stage !== 'reviewing_result')
+          refuse(`a scene can be redone only while the result is under review (stage is ${state.stage})`);
+        if (e.data.index > state.scenes.length)
+          refuse(`there is no scene ${e.data.index}: the plan has ${state.scenes.length}`);
+        if (redoQueue.some((q) => q.index === e.data.index))
+          refuse(`scene ${e.data.index} is already queued to be redone`);
+        if (e.data.prompt && e.data.prompt.length > model.maxPromptChars) {
+          refuse(`prompt is ${e.data.prompt.length} characters; ${input.model} takes at most ${model.maxPromptChars}`);
+        }
+        const after = round2(state.estimatedCostUsd + sceneCost);
+        if (input.maxCostUsd !== undefined && after > input.maxCostUsd) {
+          refuse(
+            `redoing scene ${e.data.index} would bring the estimated cost to $${after.toFixed(2)}, above --max-cost $${input.maxCostUsd.toFixed(2)}`,
+          );
+        }
+      },
+    },
+  );
 
   const setStage = (stage: Stage): void => {
     state.stage = stage;
@@ -142,8 +251,8 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
     log.info(`stage: ${stage}`);
   };
 
-  const refreshDetails = (): void => {
-    const lines = [`**${state.stage}**`];
+  function refreshDetails(): void {
+    const lines = [`**${state.stage}** · estimated cost $${state.estimatedCostUsd.toFixed(2)}`];
     if (state.planner === 'fallback') lines.push(`plan: fallback (${state.plannerNote ?? 'no reason'})`);
     for (const s of state.scenes) {
       lines.push(`- scene ${s.index}/${n}: ${s.status}${s.attempts > 1 ? ` (attempt ${s.attempts})` : ''}`);
@@ -151,33 +260,64 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
     if (state.output) lines.push(`output: ${state.output.path} (${state.output.durationSeconds.toFixed(1)} s)`);
     if (state.error) lines.push(`error: ${state.error}`);
     setCurrentDetails(lines.join('\n'));
-  };
+  }
 
   try {
-    setStage('planning');
-    const plan = await makePlan(input);
-    state.planner = plan.planner;
-    if (plan.note) state.plannerNote = plan.note;
-    state.scenes = plan.scenes.map((prompt, i) => ({ index: i + 1, prompt, status: 'pending', attempts: 0 }));
-
-    if (!input.autoApprove) {
-      setStage('awaiting_approval');
-      await condition(() => approved);
-      log.info('plan approved');
+    if (input.maxCostUsd !== undefined && state.estimatedCostUsd > input.maxCostUsd) {
+      throw failure(
+        'CostLimitExceeded',
+        `the plan's estimated cost $${state.estimatedCostUsd.toFixed(2)} is above --max-cost $${input.maxCostUsd.toFixed(2)}`,
+      );
     }
+    setStage('planning');
+    await planUntilApproved();
 
     setStage('generating');
-    const clips = await produceAllScenes();
+    await produceScenes(state.scenes);
 
-    setStage('stitching');
-    const output = await stitchClips({
-      workflowId,
-      clips: clips.map((c) => c.path),
-      transitionSeconds: input.transitionSeconds,
-    });
-    state.output = output;
+    // Stitch; then, when the run asked for it, let a person redo single scenes until they approve.
+    for (;;) {
+      if (clips.size === n) {
+        setStage('stitching');
+        state.output = await stitchClips.executeWithOptions({ summary: `stitch ${n} clips` }, [
+          {
+            workflowId,
+            clips: state.scenes.map((s) => clips.get(s.index)!.path),
+            transitionSeconds: input.transitionSeconds,
+          },
+        ]);
+        delete state.error;
+      }
+      if (!input.reviewResult) break;
+      setStage('reviewing_result');
+      resultApproved = false;
+      const decided = await condition(
+        () => (resultApproved && clips.size === n) || redoQueue.length > 0,
+        approvalTimeoutMs(),
+        {
+          summary: 'waiting for the result to be approved',
+        },
+      );
+      if (!decided) {
+        if (!state.output) return timedOut('no decision on the result');
+        log.info('no decision on the result in time: keeping the current video');
+        break;
+      }
+      if (redoQueue.length === 0) break;
+      const batch = redoQueue.splice(0);
+      const scenes = batch.map((redo) => {
+        const scene = state.scenes[redo.index - 1]!;
+        if (redo.prompt) scene.prompt = redo.prompt;
+        clips.delete(scene.index);
+        return scene;
+      });
+      setStage('generating');
+      await produceScenes(scenes);
+    }
+
     await removeWorkFiles({ workflowId }).catch((err: unknown) => log.warn(`cleanup failed: ${messageOf(err)}`));
     setStage('completed');
+    const output = state.output!;
     return {
       workflowId,
       ...output,
@@ -193,8 +333,8 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
       });
       throw err;
     }
-    state.error = messageOf(err);
-    setStage('failed');
+    state.error ??= messageOf(err);
+    if (state.stage !== 'timed_out') setStage('failed');
     if (err instanceof ApplicationFailure) throw err;
     const type = failureTypeOf(err);
     // Re-throw as an ApplicationFailure so the run fails (instead of retrying its workflow task) with the cause's type.
@@ -206,14 +346,58 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
     });
   }
 
+  function approvalTimeoutMs(): number {
+    return parseDurationMs(input.approvalTimeout)!;
+  }
+
+  function timedOut(what: string): never {
+    state.error = `${what} within ${input.approvalTimeout}; nothing more was generated`;
+    setStage('timed_out');
+    throw failure('ApprovalTimedOut', state.error);
+  }
+
+  /** Plans, shows the plan for approval, and plans again with the feedback of each rejection. */
+  async function planUntilApproved(): Promise<void> {
+    let feedback: string | undefined;
+    for (;;) {
+      const previous = state.scenes.map((s) => s.prompt);
+      const plan = await makePlan(input, feedback === undefined ? undefined : { previousScenes: previous, feedback });
+      state.planRound++;
+      state.planner = plan.planner;
+      if (plan.note) state.plannerNote = plan.note;
+      else delete state.plannerNote;
+      state.scenes = plan.scenes.map((prompt, i) => ({ index: i + 1, prompt, status: 'pending', attempts: 0 }));
+      if (input.autoApprove) return;
+
+      setStage('awaiting_approval');
+      rejection = undefined;
+      if (patched(PATCH_APPROVAL_TIMEOUT)) {
+        const decided = await condition(() => planApproved || rejection !== undefined, approvalTimeoutMs(), {
+          summary: 'waiting for the plan to be approved',
+        });
+        if (!decided) timedOut('the plan was not approved');
+      } else {
+        await condition(() => planApproved);
+      }
+      if (planApproved) {
+        log.info('plan approved');
+        return;
+      }
+      feedback = rejection;
+      log.info(`plan rejected (round ${state.planRound}): ${feedback}`);
+      setStage('planning');
+    }
+  }
+
   /** Plans with the LLM; if the activity fails for good (bad key, outage), falls back to a plain split. */
-  async function makePlan(i: PipelineInput): Promise<Plan> {
+  async function makePlan(i: PipelineInput, again?: { previousScenes: string[]; feedback?: string }): Promise<Plan> {
     try {
       return await planScenes({
         prompt: i.prompt,
         scenes: i.scenes,
         sceneSeconds: i.sceneSeconds,
-        maxScenePromptChars: MODELS[i.model].maxPromptChars,
+        maxScenePromptChars: model.maxPromptChars,
+        ...(again ?? {}),
       });
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -224,18 +408,21 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
   }
 
   /**
-   * All scenes at once; each chains generate → download so a clip is fetched the moment it is
-   * ready. When one scene fails for good the others are cancelled (which cancels their predictions
-   * at Replicate) and awaited, so a failed run stops spending before it reports the failure.
+   * Produces the given scenes at once; each chains generate → download so a clip is fetched the
+   * moment it is ready. When one scene fails for good the others are cancelled (which cancels their
+   * predictions at Replicate) and awaited, so a failed run stops spending before it reports the
+   * failure. With result review, a scene stopped by content moderation is not a failure: it waits,
+   * flagged, for a person to edit and redo it.
    */
-  async function produceAllScenes(): Promise<ClipFile[]> {
+  async function produceScenes(scenes: SceneState[]): Promise<void> {
     const scope = new CancellationScope();
     let firstFailure: unknown;
     const settled = await scope.run(() =>
       Promise.allSettled(
-        state.scenes.map(async (scene) => {
+        scenes.map(async (scene) => {
           try {
-            return await produceScene(scene);
+            const clip = await produceScene(scene);
+            if (clip) clips.set(scene.index, clip);
           } catch (err) {
             if (isCancellation(err)) {
               scene.status = 'cancelled';
@@ -249,32 +436,37 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
       ),
     );
     if (firstFailure !== undefined) throw firstFailure as Error;
-    return settled.map((r) => {
-      if (r.status === 'rejected') throw r.reason as Error;
-      return r.value;
-    });
+    for (const r of settled) if (r.status === 'rejected') throw r.reason as Error;
+    const flagged = state.scenes.filter((s) => s.status === 'flagged');
+    if (flagged.length) {
+      state.error = flagged.map((s) => `scene ${s.index}: ${s.error ?? 'flagged'}`).join('; ') + ' — edit and redo it';
+    }
   }
 
-  async function produceScene(scene: SceneState): Promise<ClipFile> {
+  async function produceScene(scene: SceneState): Promise<ClipFile | undefined> {
     const tag = `scene ${scene.index}/${n}`;
     for (let round = 0; ; round++) {
       scene.status = 'generating';
       scene.attempts++;
       refreshDetails();
       try {
-        const gen = await generateClip({
-          workflowId,
-          sceneIndex: scene.index,
-          sceneCount: n,
-          prompt: scene.prompt,
-          model: input.model,
-          seconds: input.sceneSeconds,
-          aspectRatio: input.aspectRatio,
-        });
+        const gen = await generateClip.executeWithOptions({ summary: `generate ${tag}` }, [
+          {
+            workflowId,
+            sceneIndex: scene.index,
+            sceneCount: n,
+            prompt: scene.prompt,
+            model: input.model,
+            seconds: input.sceneSeconds,
+            aspectRatio: input.aspectRatio,
+          },
+        ]);
         scene.predictionId = gen.predictionId;
         scene.status = 'downloading';
         refreshDetails();
-        const clip = await downloadClip({ workflowId, sceneIndex: scene.index, sceneCount: n, url: gen.outputUrl });
+        const clip = await downloadClip.executeWithOptions({ summary: `download ${tag}` }, [
+          { workflowId, sceneIndex: scene.index, sceneCount: n, url: gen.outputUrl },
+        ]);
         scene.status = 'ready';
         delete scene.error;
         refreshDetails();
@@ -288,10 +480,20 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
           log.warn(`${tag}: ${scene.error}; generating it again`);
           continue;
         }
+        if (type === 'ContentFlagged' && input.reviewResult) {
+          scene.status = 'flagged';
+          refreshDetails();
+          log.warn(`${tag}: ${scene.error}; waiting for an edit and a redo`);
+          return undefined;
+        }
         scene.status = 'failed';
         refreshDetails();
         throw err;
       }
     }
   }
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
