@@ -251,7 +251,8 @@ export async function runFfmpeg(opts: RunFfmpegOptions): Promise<void> {
   for (const input of opts.inputs) cmd.input(fileArg(input));
   if (opts.filterComplex) cmd.complexFilter(opts.filterComplex);
   // Spread, never an array: see the header on fluent-ffmpeg's space splitting.
-  cmd.outputOptions('-hide_banner', '-nostdin', ...opts.outputOptions);
+  // `-y` explicitly: fluent-ffmpeg adds it only for outputs it thinks are files, and `file:` fools it.
+  cmd.outputOptions('-hide_banner', '-nostdin', '-y', ...opts.outputOptions);
   cmd.output(fileArg(opts.output));
 
   let lastFraction = 0;

@@ -78,7 +78,7 @@ const AUDIO_RATE = 48_000;
  * Chosen by measurement (bench/stitch.ts, bench/README-stitch.md): the fastest libx264 settings
  * that keep SSIM >= 0.98 against the source frames on both flat and detailed test clips.
  */
-export const VIDEO_ENCODER_ARGS: readonly string[] = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20'];
+export const VIDEO_ENCODER_ARGS: readonly string[] = ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18'];
 const AUDIO_ENCODER_ARGS: readonly string[] = ['-c:a', 'aac', '-b:a', '160k'];
 const MUXER_ARGS: readonly string[] = [
   '-fps_mode',
@@ -202,6 +202,10 @@ export function planStitch(
       );
     }
     chain.push('setsar=1', 'format=yuv420p', 'settb=AVTB');
+    // xfade 5.1 skips one output timestamp when a transition ends on its first input's EOF (the
+    // video then runs a frame long with a repeated frame). One cloned frame past the end avoids
+    // that; xfade discards it, so it is never shown.
+    if (i < infos.length - 1 && fade > 0) chain.push('tpad=stop_mode=clone:stop=1');
     parts.push(`[${i}:v]${chain.join(',')}[v${i}]`);
     if (hasAudio) {
       const d = sec(durations[i]!);
@@ -241,11 +245,10 @@ export function planStitch(
       elapsed = offset + durations[i]!;
     }
     outputDurationSeconds = elapsed;
-    // xfade (5.1) sometimes skips one timestamp where a transition ends on its first input's last
-    // frame, pushing everything after it one frame later: the video would run one frame long.
-    // `trim` cuts it to exactly Σd − (n−1)·T and the cfr muxer (`-fps_mode cfr`) fills the hole by
-    // repeating the frame before it. (An `fps` filter here would instead drop the last frame.)
-    parts.push(`[xlast]trim=duration=${sec(elapsed)}[vout]`);
+    // Belt and braces: never longer than Σd − (n−1)·T (half a frame of margin against µs rounding),
+    // and `-fps_mode cfr` fills any hole by repeating a frame. (An `fps` filter here would drop the
+    // last frame: xfade's EOF timestamp is its last frame's, not that frame's end.)
+    parts.push(`[xlast]trim=duration=${sec(elapsed - 0.5 / fpsValue)}[vout]`);
   }
   return {
     filterComplex: parts.join(';'),

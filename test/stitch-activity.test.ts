@@ -1,0 +1,136 @@
+/**
+ * The stitch activity in MockActivityEnvironment: heartbeated percentages, the output path, failure
+ * types, and cancellation (ffmpeg killed, no partial file, a CancelledFailure).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { createStitchActivities } from '../src/activities/stitch';
+import { probe } from '../src/media/ffmpeg';
+import { makeTestClip } from '../src/media/testclip';
+import type { OutputInfo, StitchClipsInput } from '../src/shared/schemas';
+
+let dir: string;
+let clips: string[];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vidflow-stitch-activity-'));
+  clips = await Promise.all(
+    [1, 2, 3].map((scene) =>
+      makeTestClip({ path: join(dir, 'clips', `scene-${scene}.mp4`), seconds: 2, width: 320, height: 180, scene }),
+    ),
+  );
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const newEnv = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+
+/** The activity as a plain function, typed, so `env.run` returns an OutputInfo. */
+function activity(outputDir: string): (input: StitchClipsInput) => Promise<OutputInfo> {
+  const acts = createStitchActivities({ outputDir });
+  return (input) => acts.stitchClips(input);
+}
+
+describe('stitchClips activity', () => {
+  test('heartbeats rising percentages up to 100 and writes <outputDir>/<id>.mp4', async () => {
+    const outputDir = join(dir, 'out-ok');
+    const stitchClips = activity(outputDir);
+    const env = newEnv();
+    const percents: number[] = [];
+    env.on('heartbeat', (d: { percent: number }) => percents.push(d.percent));
+    const result = await env.run<[StitchClipsInput], OutputInfo, typeof stitchClips>(stitchClips, {
+      workflowId: 'video-123',
+      clips,
+      transitionSeconds: 0.5,
+    });
+    assert.equal(result.path, join(outputDir, 'video-123.mp4'));
+    assert.ok(existsSync(result.path));
+    assert.ok(Math.abs(result.durationSeconds - 5) < 1 / 24);
+    assert.equal(result.sizeBytes, (await probe(result.path)).sizeBytes);
+    assert.equal(percents[0], 0);
+    assert.equal(percents.at(-1), 100);
+    assert.deepEqual(
+      percents,
+      [...percents].sort((a, b) => a - b),
+      'never goes backwards',
+    );
+    assert.deepEqual(await readdir(outputDir), ['video-123.mp4'], 'no temp file left');
+  });
+
+  test('a hostile workflow id cannot leave the output folder', async () => {
+    const outputDir = join(dir, 'out-safe');
+    const stitchClips = activity(outputDir);
+    const result = await newEnv().run<[StitchClipsInput], OutputInfo, typeof stitchClips>(stitchClips, {
+      workflowId: '../../etc/passwd\0x',
+      clips: clips.slice(0, 1),
+      transitionSeconds: 0.5,
+    });
+    assert.ok(result.path.startsWith(outputDir + '/'), result.path);
+    assert.ok(!result.path.slice(outputDir.length + 1).includes('/'));
+    assert.ok(!result.path.includes('..') && !result.path.includes('\0'));
+    assert.equal((await readdir(outputDir)).length, 1);
+  });
+
+  test('an unreadable clip fails as InvalidClip naming the clip', async () => {
+    const junk = join(dir, 'clips', 'broken.mp4');
+    await writeFile(junk, 'not a video');
+    const stitchClips = activity(join(dir, 'out-bad'));
+    await assert.rejects(
+      newEnv().run(stitchClips, { workflowId: 'w', clips: [clips[0]!, junk], transitionSeconds: 0.5 }),
+      (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.type, 'InvalidClip');
+        assert.equal(err.nonRetryable, true);
+        assert.match(err.message, /clip 2 \(broken\.mp4\)/);
+        return true;
+      },
+    );
+  });
+
+  test('a fade longer than a clip fails as non-retryable StitchFailed', async () => {
+    const stitchClips = activity(join(dir, 'out-fade'));
+    await assert.rejects(
+      newEnv().run(stitchClips, { workflowId: 'w', clips, transitionSeconds: 2 }),
+      (err: unknown) => err instanceof ApplicationFailure && err.type === 'StitchFailed' && err.nonRetryable === true,
+    );
+  });
+
+  test('cancelling kills ffmpeg, removes the partial file and rejects with a cancellation', async () => {
+    const outputDir = join(dir, 'out-cancel');
+    const big = await Promise.all(
+      [1, 2, 3].map((scene) =>
+        makeTestClip({
+          path: join(dir, 'big', `scene-${scene}.mp4`),
+          seconds: 2,
+          width: 1280,
+          height: 720,
+          fps: 60,
+          scene,
+        }),
+      ),
+    );
+    const stitchClips = activity(outputDir);
+    const env = newEnv();
+    let cancelledAt = -1;
+    env.on('heartbeat', (d: { percent: number }) => {
+      if (cancelledAt < 0 && d.percent > 0) {
+        cancelledAt = d.percent;
+        env.cancel();
+      }
+    });
+    await assert.rejects(
+      env.run(stitchClips, { workflowId: 'to-cancel', clips: big, transitionSeconds: 0.5 }),
+      CancelledFailure,
+    );
+    assert.ok(cancelledAt > 0 && cancelledAt < 100, `cancelled mid-run at ${cancelledAt}%`);
+    assert.deepEqual(existsSync(outputDir) ? await readdir(outputDir) : [], [], 'no output, no temp file');
+  });
+});
