@@ -6,6 +6,7 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledFailure } from '@temporalio/activity';
+import type OpenAI from 'openai';
 import { createPlanActivities } from '../src/activities/plan';
 import { startEmulators } from '../src/emulators';
 import type { Emulators, OpenAIMode } from '../src/emulators';
@@ -31,10 +32,15 @@ const INPUT: PlanInput = {
   maxScenePromptChars: 2500,
 };
 
+/** The activity as a plain function, as the worker calls it. */
+function planner(openai: OpenAI | undefined): (input: PlanInput) => Promise<Plan> {
+  const acts = createPlanActivities({ openai, openaiModel: 'gpt-4o-mini' });
+  return (input) => acts.planScenes(input);
+}
+
 function plan(mode: OpenAIMode, input: PlanInput = INPUT, apiKey = OPENAI_KEY): Promise<Plan> {
   emu.configure({ openai: { mode } });
-  const { planScenes } = createPlanActivities({ openai: openaiClient(emu, apiKey), openaiModel: 'gpt-4o-mini' });
-  return harness().env.run(planScenes, input);
+  return harness().run(planner(openaiClient(emu, apiKey)), input);
 }
 
 test('structured output: the model plans exactly N scenes, sent with a json_schema response format', async () => {
@@ -111,8 +117,7 @@ test('500: ProviderUnavailable, retryable', async () => {
 });
 
 test('no client (no OPENAI_API_KEY): ConfigMissing, non-retryable, nothing sent', async () => {
-  const { planScenes } = createPlanActivities({ openai: undefined, openaiModel: 'gpt-4o-mini' });
-  const err = await expectFailure(harness().env.run(planScenes, INPUT), 'ConfigMissing');
+  const err = await expectFailure(harness().run(planner(undefined), INPUT), 'ConfigMissing');
   assert.equal(err.nonRetryable, true);
   assert.match(err.message, /OPENAI_API_KEY/);
   assert.equal(emu.state.openai.requests, 0);
@@ -120,10 +125,9 @@ test('no client (no OPENAI_API_KEY): ConfigMissing, non-retryable, nothing sent'
 
 test('cancellation aborts the request in flight and is reported as a cancellation, not a failure', async () => {
   emu.configure({ openai: { latencyMs: 2000 } });
-  const { planScenes } = createPlanActivities({ openai: openaiClient(emu), openaiModel: 'gpt-4o-mini' });
   const h = harness();
   const started = Date.now();
-  const p = h.env.run(planScenes, INPUT);
+  const p = h.run(planner(openaiClient(emu)), INPUT);
   setTimeout(() => h.cancel('CANCELLED', { cancelRequested: true }), 100);
   // Temporal reports an attempt as cancelled only for a CancelledFailure (or an AbortError); anything
   // else becomes a retryable failure named after its class.

@@ -31,10 +31,64 @@ export interface GenerateDeps {
   predictionDeadlineSeconds?: number;
   /** How far back to look for an orphaned prediction (pages of the account-wide list). */
   orphanSearchPages?: number;
+  /**
+   * Generations this worker runs at once (default 8): a burst of runs stays under the provider's
+   * concurrency and rate limits instead of failing with 429s. The rest wait, heartbeating.
+   */
+  maxConcurrentGenerations?: number;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
 const MODERATION = /\bE005\b|flagged as sensitive/i;
+
+/**
+ * A counting semaphore with FIFO hand-off: a released slot goes straight to the longest waiter,
+ * so a steady stream of new activities cannot starve one that has waited longer.
+ */
+class Slots {
+  private used = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(private readonly max: number) {}
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  tryAcquire(): boolean {
+    if (this.used >= this.max) return false;
+    this.used++;
+    return true;
+  }
+
+  /** Resolves when a slot is handed over; rejects with the signal's reason if aborted first (the place is given up). */
+  wait(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason as Error);
+        return;
+      }
+      const grant = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.waiters.indexOf(grant);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal.reason as Error);
+      };
+      this.waiters.push(grant);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    // A waiter takes the slot over, so `used` stays the same.
+    if (next) next();
+    else this.used--;
+  }
+}
 
 function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
@@ -55,6 +109,24 @@ export function createGenerateActivities(deps: GenerateDeps) {
   const pollMax = deps.maxPollIntervalMs ?? 5000;
   const deadline = deps.predictionDeadlineSeconds ?? 30 * 60;
   const orphanPages = deps.orphanSearchPages ?? 3;
+  const slots = new Slots(Math.max(1, deps.maxConcurrentGenerations ?? 8));
+
+  /**
+   * Takes a generation slot, waiting if all are in use. While waiting it heartbeats (so the
+   * heartbeat timeout does not fail it, and a cancellation reaches it) with the previous attempt's
+   * details unchanged: a crash while waiting must still leave the next attempt the prediction id.
+   */
+  async function acquireSlot(ctx: Context, tag: string, previous: unknown): Promise<void> {
+    if (slots.tryAcquire()) return;
+    ctx.log.info(`${tag}: waiting for a generation slot (${slots.inUse} in use)`);
+    ctx.heartbeat(previous);
+    const beat = setInterval(() => ctx.heartbeat(previous), pollMin);
+    try {
+      await slots.wait(ctx.cancellationSignal);
+    } finally {
+      clearInterval(beat);
+    }
+  }
 
   const call = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -117,81 +189,86 @@ export function createGenerateActivities(deps: GenerateDeps) {
       const signal = ctx.cancellationSignal;
       const previous = ctx.info.heartbeatDetails as (GenerateHeartbeat & { creatingSince?: string }) | undefined;
 
-      let prediction: Prediction | undefined;
-      if (previous?.predictionId) {
-        prediction = await call(() => replicate.predictions.get(previous.predictionId, { signal }));
-        ctx.log.info(
-          `${tag}: resuming prediction ${prediction.id} (${prediction.status}), attempt ${ctx.info.attempt}`,
-        );
-        if (prediction.status === 'failed' || prediction.status === 'canceled' || prediction.status === 'aborted') {
-          prediction = undefined; // the previous attempt already reported it; this attempt pays for a new one
-        }
-      } else if (previous?.creatingSince) {
-        prediction = await findOrphan(spec.replicateModel, modelInput, previous.creatingSince, signal);
-        if (prediction) ctx.log.info(`${tag}: adopted prediction ${prediction.id} created by a crashed attempt`);
-      }
-
-      if (!prediction) {
-        ctx.heartbeat({ creatingSince: new Date().toISOString() });
-        ctx.log.info(
-          `${tag}: creating prediction on ${spec.replicateModel} (${input.seconds} s, ${input.aspectRatio})`,
-        );
-        prediction = await createPrediction(spec.replicateModel, modelInput, signal);
-        ctx.log.info(`${tag}: prediction ${prediction.id} created`);
-      }
-      const id = prediction.id;
-      ctx.heartbeat({ predictionId: id, status: prediction.status } satisfies GenerateHeartbeat);
-
+      await acquireSlot(ctx, tag, previous);
       try {
-        let wait = pollMin;
-        let lastStatus = prediction.status;
-        while (!TERMINAL.has(prediction.status)) {
-          await ctx.sleep(wait); // rejects with CancelledFailure when the activity is cancelled
-          wait = Math.min(pollMax, Math.round(wait * 1.5));
-          prediction = await call(() => replicate.predictions.get(id, { signal }));
-          ctx.heartbeat({ predictionId: id, status: prediction.status } satisfies GenerateHeartbeat);
-          if (prediction.status !== lastStatus) {
-            ctx.log.info(`${tag}: prediction ${id}: ${prediction.status}`);
-            lastStatus = prediction.status;
+        let prediction: Prediction | undefined;
+        if (previous?.predictionId) {
+          prediction = await call(() => replicate.predictions.get(previous.predictionId, { signal }));
+          ctx.log.info(
+            `${tag}: resuming prediction ${prediction.id} (${prediction.status}), attempt ${ctx.info.attempt}`,
+          );
+          if (prediction.status === 'failed' || prediction.status === 'canceled' || prediction.status === 'aborted') {
+            prediction = undefined; // the previous attempt already reported it; this attempt pays for a new one
           }
+        } else if (previous?.creatingSince) {
+          prediction = await findOrphan(spec.replicateModel, modelInput, previous.creatingSince, signal);
+          if (prediction) ctx.log.info(`${tag}: adopted prediction ${prediction.id} created by a crashed attempt`);
         }
-      } catch (err) {
-        if (err instanceof CancelledFailure || signal.aborted) {
-          await cancelIfAsked(ctx, replicate, id, tag);
-        }
-        throw err;
-      }
 
-      switch (prediction.status) {
-        case 'succeeded': {
-          const out: unknown = prediction.output;
-          const url = Array.isArray(out) ? (out[0] as unknown) : out;
-          if (typeof url !== 'string') {
-            throw failure('PredictionFailed', `${tag}: prediction ${id} succeeded without an output URL`);
-          }
-          const secs = prediction.metrics?.predict_time;
-          ctx.log.info(`${tag}: clip generated${secs ? ` in ${secs.toFixed(0)} s` : ''}`);
-          return { predictionId: id, outputUrl: url };
+        if (!prediction) {
+          ctx.heartbeat({ creatingSince: new Date().toISOString() });
+          ctx.log.info(
+            `${tag}: creating prediction on ${spec.replicateModel} (${input.seconds} s, ${input.aspectRatio})`,
+          );
+          prediction = await createPrediction(spec.replicateModel, modelInput, signal);
+          ctx.log.info(`${tag}: prediction ${prediction.id} created`);
         }
-        case 'failed': {
-          const reason = typeof prediction.error === 'string' ? prediction.error : JSON.stringify(prediction.error);
-          if (MODERATION.test(reason)) {
-            throw failure(
-              'ContentFlagged',
-              `${tag}: Replicate flagged the prompt or output as sensitive (E005); edit the scene: ${reason}`,
-              {
-                details: [{ predictionId: id }],
-              },
-            );
+        const id = prediction.id;
+        ctx.heartbeat({ predictionId: id, status: prediction.status } satisfies GenerateHeartbeat);
+
+        try {
+          let wait = pollMin;
+          let lastStatus = prediction.status;
+          while (!TERMINAL.has(prediction.status)) {
+            await ctx.sleep(wait); // rejects with CancelledFailure when the activity is cancelled
+            wait = Math.min(pollMax, Math.round(wait * 1.5));
+            prediction = await call(() => replicate.predictions.get(id, { signal }));
+            ctx.heartbeat({ predictionId: id, status: prediction.status } satisfies GenerateHeartbeat);
+            if (prediction.status !== lastStatus) {
+              ctx.log.info(`${tag}: prediction ${id}: ${prediction.status}`);
+              lastStatus = prediction.status;
+            }
           }
-          throw failure('PredictionFailed', `${tag}: prediction ${id} failed: ${reason}`, {
-            details: [{ predictionId: id }],
-          });
+        } catch (err) {
+          if (err instanceof CancelledFailure || signal.aborted) {
+            await cancelIfAsked(ctx, replicate, id, tag);
+          }
+          throw err;
         }
-        default:
-          throw failure('PredictionCanceled', `${tag}: prediction ${id} was ${prediction.status} at Replicate`, {
-            details: [{ predictionId: id }],
-          });
+
+        switch (prediction.status) {
+          case 'succeeded': {
+            const out: unknown = prediction.output;
+            const url = Array.isArray(out) ? (out[0] as unknown) : out;
+            if (typeof url !== 'string') {
+              throw failure('PredictionFailed', `${tag}: prediction ${id} succeeded without an output URL`);
+            }
+            const secs = prediction.metrics?.predict_time;
+            ctx.log.info(`${tag}: clip generated${secs ? ` in ${secs.toFixed(0)} s` : ''}`);
+            return { predictionId: id, outputUrl: url };
+          }
+          case 'failed': {
+            const reason = typeof prediction.error === 'string' ? prediction.error : JSON.stringify(prediction.error);
+            if (MODERATION.test(reason)) {
+              throw failure(
+                'ContentFlagged',
+                `${tag}: Replicate flagged the prompt or output as sensitive (E005); edit the scene: ${reason}`,
+                {
+                  details: [{ predictionId: id }],
+                },
+              );
+            }
+            throw failure('PredictionFailed', `${tag}: prediction ${id} failed: ${reason}`, {
+              details: [{ predictionId: id }],
+            });
+          }
+          default:
+            throw failure('PredictionCanceled', `${tag}: prediction ${id} was ${prediction.status} at Replicate`, {
+              details: [{ predictionId: id }],
+            });
+        }
+      } finally {
+        slots.release();
       }
     },
   };

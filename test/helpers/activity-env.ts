@@ -26,6 +26,8 @@ export interface Harness {
   logs: LogEntry[];
   /** Log messages only, for `includes` checks. */
   messages(): string[];
+  /** Runs `fn` in the activity context, typed (the mock's own `run` returns unknown for a closure). */
+  run<I, O>(fn: (input: I) => Promise<O>, input: I): Promise<O>;
   /** Cancels the way the worker does: a reason and the server's details, which decide what the activity does. */
   cancel(reason: 'CANCELLED' | 'WORKER_SHUTDOWN' | 'TIMED_OUT', details: ActivityCancellationDetailsOptions): void;
 }
@@ -42,6 +44,7 @@ export function harness(info: Partial<Info> = {}): Harness {
     heartbeats,
     logs,
     messages: () => logs.map((l) => l.message),
+    run: <I, O>(fn: (input: I) => Promise<O>, input: I) => env.run<[I], O, (input: I) => Promise<O>>(fn, input),
     cancel: (reason, details) => env.cancel(reason, new ActivityCancellationDetails(details)),
   };
 }

@@ -1,0 +1,350 @@
+/**
+ * generateClip against the Replicate emulator with the real `replicate` client and our fetch
+ * wrapper: the lifecycle, resuming and adopting instead of paying twice, the failure catalogue,
+ * 429 without a tight loop, cancellation that cancels at Replicate only when the run asked for it,
+ * and the per-worker cap on concurrent generations.
+ */
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CancelledFailure } from '@temporalio/activity';
+import type { Info } from '@temporalio/activity';
+import { createGenerateActivities } from '../src/activities/generate';
+import type { GenerateDeps } from '../src/activities/generate';
+import { fromReplicateError } from '../src/activities/provider-errors';
+import { KLING_MODEL, startEmulators } from '../src/emulators';
+import type { Emulators, PredictionJson } from '../src/emulators';
+import type { GenerateClipInput, GenerateClipResult } from '../src/shared/schemas';
+import { REPLICATE_TOKEN, expectFailure, harness, replicateClient, waitUntil } from './helpers/activity-env';
+import type { Harness } from './helpers/activity-env';
+
+let emu: Emulators;
+before(async () => {
+  emu = await startEmulators();
+});
+after(async () => {
+  await emu.close();
+});
+beforeEach(() => {
+  emu.reset();
+  emu.configure({ replicate: { startingMs: 50, processingMs: 250, clipWidth: 320, clipHeight: 180 } });
+});
+
+const INPUT: GenerateClipInput = {
+  workflowId: 'gen-test',
+  sceneIndex: 1,
+  sceneCount: 3,
+  prompt: 'A red kite over green hills at noon, slow dolly-in',
+  model: 'kling-v2.5-turbo-pro',
+  seconds: 5,
+  aspectRatio: '16:9',
+};
+/** What Kling receives for INPUT: its real field names. */
+const KLING_INPUT = { prompt: INPUT.prompt, duration: 5, aspect_ratio: '16:9' };
+
+/** The activity as a plain function (as the worker calls it), with fast polling. */
+function activities(deps: Partial<GenerateDeps> = {}, token = REPLICATE_TOKEN) {
+  const acts = createGenerateActivities({
+    replicate: replicateClient(emu, token),
+    pollIntervalMs: 20,
+    maxPollIntervalMs: 40,
+    ...deps,
+  });
+  return { generateClip: (input: GenerateClipInput) => acts.generateClip(input) };
+}
+
+function generate(
+  input: GenerateClipInput = INPUT,
+  info: Partial<Info> = {},
+  deps: Partial<GenerateDeps> = {},
+): { h: Harness; result: Promise<GenerateClipResult> } {
+  const h = harness(info);
+  const { generateClip } = activities(deps);
+  return { h, result: h.run(generateClip, input) };
+}
+
+const rep = () => emu.state.replicate;
+const only = (): PredictionJson => {
+  const ps = rep().predictions;
+  assert.equal(ps.length, 1, 'exactly one prediction exists');
+  return ps[0]!;
+};
+/** A prediction made straight at the emulator, as a crashed attempt would have left it. */
+const createDirect = (input: Record<string, unknown> = KLING_INPUT) =>
+  replicateClient(emu).predictions.create({ model: KLING_MODEL, input });
+
+const lastHeartbeat = (h: Harness): unknown => h.heartbeats.at(-1);
+
+test('lifecycle: creates one prediction with Kling fields and Cancel-After, heartbeats its id before polling', async () => {
+  let getsWhenIdRecorded: number | undefined;
+  const h = harness();
+  h.env.on('heartbeat', (d: { predictionId?: string } | undefined) => {
+    if (d?.predictionId && getsWhenIdRecorded === undefined) getsWhenIdRecorded = rep().requests.get;
+  });
+  const { generateClip } = activities({ predictionDeadlineSeconds: 900 });
+  const result = await h.run(generateClip, INPUT);
+
+  const p = only();
+  assert.equal(p.status, 'succeeded');
+  assert.ok(p.output);
+  assert.deepEqual(result, { predictionId: p.id, outputUrl: p.output });
+  assert.match(result.outputUrl, new RegExp(`/replicate/files/${p.id}/output\\.mp4$`));
+  assert.deepEqual(p.input, KLING_INPUT);
+  assert.equal(p.model, KLING_MODEL);
+  assert.ok(p.deadline, 'the emulator recorded a Cancel-After deadline');
+  const deadlineSecs = (Date.parse(p.deadline) - Date.parse(p.created_at)) / 1000;
+  assert.ok(Math.abs(deadlineSecs - 900) < 2, `deadline is ${deadlineSecs} s after creation`);
+
+  assert.deepEqual(Object.keys(h.heartbeats[0] as object), ['creatingSince'], 'creatingSince before the create');
+  assert.equal(getsWhenIdRecorded, 0, 'the prediction id was heartbeated before the first poll');
+  assert.ok(rep().requests.get >= 1);
+  assert.deepEqual(lastHeartbeat(h), { predictionId: p.id, status: 'succeeded' });
+  assert.equal(rep().requests.create, 1);
+});
+
+test('resume: heartbeatDetails {predictionId} polls that prediction and creates none', async () => {
+  const existing = await createDirect();
+  const { h, result } = generate(INPUT, { attempt: 2, heartbeatDetails: { predictionId: existing.id } });
+  const r = await result;
+  assert.equal(r.predictionId, existing.id);
+  assert.equal(rep().predictionsCreated, 1, 'no second prediction');
+  assert.equal(rep().requests.create, 1, 'only the direct create');
+  assert.ok(h.messages().some((m) => m.includes(`resuming prediction ${existing.id}`)));
+});
+
+test('adopt: heartbeatDetails {creatingSince} finds the orphan with identical input; none created', async () => {
+  const creatingSince = new Date().toISOString();
+  await createDirect({ prompt: 'someone else', duration: 5, aspect_ratio: '16:9' });
+  const orphan = await createDirect();
+  await createDirect({ ...KLING_INPUT, duration: 10 }); // newer, same prompt, different input: not ours
+  const { h, result } = generate(INPUT, { attempt: 2, heartbeatDetails: { creatingSince } });
+  const r = await result;
+  assert.equal(r.predictionId, orphan.id);
+  assert.equal(rep().predictionsCreated, 3, 'nothing created by the activity');
+  assert.ok(h.messages().some((m) => m.includes(`adopted prediction ${orphan.id}`)));
+});
+
+test('adopt: an identical prediction created before creatingSince is not adopted', async () => {
+  await createDirect();
+  await new Promise((r) => setTimeout(r, 1200)); // the search allows 1 s of clock skew
+  const { result } = generate(INPUT, { attempt: 2, heartbeatDetails: { creatingSince: new Date().toISOString() } });
+  const r = await result;
+  assert.equal(rep().predictionsCreated, 2);
+  assert.equal(r.predictionId, rep().predictions[1]!.id);
+});
+
+test('failed: PredictionFailed, retryable; a retry with that id in its heartbeat pays for a new prediction', async () => {
+  emu.configure({ replicate: { nextOutcome: ['failed'] } });
+  const first = generate();
+  const err = await expectFailure(first.result, 'PredictionFailed');
+  assert.equal(err.nonRetryable, false);
+  const failedId = only().id;
+  assert.match(err.message, new RegExp(failedId));
+  assert.deepEqual(lastHeartbeat(first.h), { predictionId: failedId, status: 'failed' });
+
+  const retry = generate(INPUT, { attempt: 2, heartbeatDetails: lastHeartbeat(first.h) });
+  const r = await retry.result;
+  assert.equal(rep().predictionsCreated, 2);
+  assert.notEqual(r.predictionId, failedId);
+});
+
+test('flagged (E005): ContentFlagged, non-retryable', async () => {
+  emu.configure({ replicate: { outcome: 'flagged' } });
+  const err = await expectFailure(generate().result, 'ContentFlagged');
+  assert.equal(err.nonRetryable, true);
+  assert.match(err.message, /E005/);
+});
+
+for (const outcome of ['aborted', 'canceled'] as const) {
+  test(`${outcome} at Replicate: PredictionCanceled`, async () => {
+    emu.configure({ replicate: { outcome } });
+    const err = await expectFailure(generate().result, 'PredictionCanceled');
+    assert.match(err.message, new RegExp(`was ${outcome}`));
+    assert.equal(only().status, outcome);
+  });
+}
+
+test('401: ProviderAuth, non-retryable, says to check .env, never contains the token', async () => {
+  emu.configure({ replicate: { rejectToken: REPLICATE_TOKEN } });
+  const err = await expectFailure(generate().result, 'ProviderAuth');
+  assert.equal(err.nonRetryable, true);
+  assert.match(err.message, /^REPLICATE_API_TOKEN was rejected \(401\): check your \.env/);
+  assert.ok(!err.message.includes(REPLICATE_TOKEN));
+  assert.equal(rep().predictionsCreated, 0);
+});
+
+test('422 from Replicate (a duration Kling does not take): ProviderRejected, non-retryable, names the field', async () => {
+  const err = await expectFailure(generate({ ...INPUT, seconds: 7 }).result, 'ProviderRejected');
+  assert.equal(err.nonRetryable, true);
+  assert.match(err.message, /422/);
+  assert.match(err.message, /input\.duration/);
+  assert.equal(rep().predictionsCreated, 0);
+});
+
+test('422 for a 2501-character prompt sent straight to the emulator maps to ProviderRejected', async () => {
+  let caught: unknown;
+  try {
+    await createDirect({ ...KLING_INPUT, prompt: 'x'.repeat(2501) });
+  } catch (err) {
+    caught = err;
+  }
+  const mapped = fromReplicateError(caught);
+  assert.equal(mapped?.type, 'ProviderRejected');
+  assert.equal(mapped.nonRetryable, true);
+  assert.match(mapped.message, /String length must be less than or equal to 2500/);
+});
+
+test('a prompt over 2500 characters is refused by the activity itself (InvalidInput), nothing sent', async () => {
+  const err = await expectFailure(generate({ ...INPUT, prompt: 'y'.repeat(2501) }).result, 'InvalidInput');
+  assert.equal(err.nonRetryable, true);
+  assert.match(err.message, /2501 characters/);
+  assert.equal(rep().requests.create, 0);
+});
+
+test('429 on create: RateLimited with nextRetryDelay from Retry-After, exactly one request, no waiting in the attempt', async () => {
+  emu.configure({ replicate: { nextCreate: ['rateLimited'], retryAfterSeconds: 4 } });
+  const started = Date.now();
+  const err = await expectFailure(generate().result, 'RateLimited');
+  assert.equal(err.nonRetryable, false);
+  assert.equal(err.nextRetryDelay, 4000);
+  assert.equal(rep().requests.create, 1, "the client's tight retry loop was disarmed");
+  assert.equal(rep().predictionsCreated, 0);
+  assert.ok(Date.now() - started < 1000, 'the attempt fails at once; Temporal waits the Retry-After');
+});
+
+test('429 while polling: RateLimited; the retry resumes the same prediction', async () => {
+  emu.configure({ replicate: { nextGet: ['rateLimited'], retryAfterSeconds: 2 } });
+  const first = generate();
+  const err = await expectFailure(first.result, 'RateLimited');
+  assert.equal(err.nextRetryDelay, 2000);
+  const id = only().id;
+  const r = await generate(INPUT, { attempt: 2, heartbeatDetails: lastHeartbeat(first.h) }).result;
+  assert.equal(r.predictionId, id);
+  assert.equal(rep().predictionsCreated, 1);
+});
+
+test('drop on create (prediction made, answer lost): retryable failure, one prediction; the retry adopts it', async () => {
+  emu.configure({ replicate: { nextCreate: ['drop'] } });
+  const first = generate();
+  const err = await expectFailure(first.result, 'ProviderUnavailable');
+  assert.equal(err.nonRetryable, false);
+  assert.equal(rep().requests.create, 1, 'no blind re-send of the create');
+  assert.equal(rep().predictionsCreated, 1);
+  const details = lastHeartbeat(first.h) as { creatingSince?: string; predictionId?: string };
+  assert.ok(details.creatingSince && !details.predictionId);
+
+  const retry = generate(INPUT, { attempt: 2, heartbeatDetails: details });
+  const r = await retry.result;
+  assert.equal(r.predictionId, only().id, 'adopted, no second prediction');
+  assert.equal(rep().requests.create, 1);
+});
+
+async function startLongGeneration(): Promise<{ h: Harness; result: Promise<GenerateClipResult>; id: string }> {
+  emu.configure({ replicate: { processingMs: 20_000 } });
+  const { h, result } = generate();
+  result.catch(() => undefined); // checked by the caller
+  await waitUntil(() => h.heartbeats.some((d) => (d as { predictionId?: string }).predictionId), 3000, 'the id');
+  return { h, result, id: only().id };
+}
+
+test('cancellation requested by the run: the prediction is cancelled at Replicate within a second', async () => {
+  const { h, result, id } = await startLongGeneration();
+  const cancelledAt = Date.now();
+  h.cancel('CANCELLED', { cancelRequested: true });
+  await assert.rejects(result, (err: unknown) => err instanceof CancelledFailure);
+  await waitUntil(() => rep().predictions[0]?.status === 'canceled', 1000, 'the prediction to be canceled');
+  assert.ok(Date.now() - cancelledAt < 1000);
+  assert.equal(rep().cancels, 1);
+  assert.equal(only().id, id);
+});
+
+test('cancellation by a worker shutdown: the prediction lives on for the next attempt', async () => {
+  const { h, result } = await startLongGeneration();
+  h.cancel('WORKER_SHUTDOWN', { workerShutdown: true });
+  await assert.rejects(result, (err: unknown) => err instanceof CancelledFailure);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(rep().cancels, 0);
+  assert.ok(['starting', 'processing'].includes(only().status));
+  assert.ok(h.messages().some((m) => m.includes('lives on for the next attempt')));
+});
+
+test('cancellation by a timeout: the prediction lives on too', async () => {
+  const { h, result } = await startLongGeneration();
+  h.cancel('TIMED_OUT', { timedOut: true });
+  await assert.rejects(result);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(rep().cancels, 0);
+});
+
+// ---- the per-worker cap -------------------------------------------------------------------------
+
+test('cap 1: a second generation waits (heartbeating, logging) and creates only after the first finished', async () => {
+  emu.configure({ replicate: { processingMs: 400 } });
+  const { generateClip } = activities({ maxConcurrentGenerations: 1 });
+  const h1 = harness();
+  const h2 = harness({ heartbeatDetails: undefined });
+  const p1 = h1.run(generateClip, INPUT);
+  let firstDoneAt = 0;
+  void p1.then(() => (firstDoneAt = Date.now()));
+  await waitUntil(() => rep().predictionsCreated === 1, 3000, 'the first create');
+  const p2 = h2.run(generateClip, { ...INPUT, sceneIndex: 2, prompt: 'A blue boat on a calm lake' });
+  const [r1, r2] = await Promise.all([p1, p2]);
+
+  assert.notEqual(r1.predictionId, r2.predictionId);
+  const second = rep().predictions.find((p) => p.id === r2.predictionId)!;
+  assert.ok(Date.parse(second.created_at) >= firstDoneAt - 5, 'created after the first one finished');
+  assert.ok(h2.messages().some((m) => m === 'scene 2/3: waiting for a generation slot (1 in use)'));
+  const waitingBeats = h2.heartbeats.filter((d) => d === undefined).length;
+  assert.ok(waitingBeats >= 3, `heartbeated while waiting (${waitingBeats})`);
+  assert.ok(!h1.messages().some((m) => m.includes('waiting for a generation slot')));
+});
+
+test('cap 2: two run at once, the third waits', async () => {
+  emu.configure({ replicate: { processingMs: 400 } });
+  const { generateClip } = activities({ maxConcurrentGenerations: 2 });
+  const hs = [harness(), harness(), harness()];
+  const runs = hs.map((h, i) => h.run(generateClip, { ...INPUT, sceneIndex: i + 1, prompt: `scene number ${i}` }));
+  await waitUntil(() => rep().predictionsCreated === 2, 3000, 'two creates');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(rep().predictionsCreated, 2, 'the third is held back');
+  await Promise.all(runs);
+  assert.equal(rep().predictionsCreated, 3);
+  assert.ok(hs[2]!.messages().some((m) => m.includes('waiting for a generation slot (2 in use)')));
+});
+
+test('cap: a waiting resume keeps the previous heartbeat, so a crash while waiting still resumes', async () => {
+  emu.configure({ replicate: { processingMs: 400 } });
+  const existing = await createDirect({ ...KLING_INPUT, prompt: 'resumed scene' });
+  const { generateClip } = activities({ maxConcurrentGenerations: 1 });
+  const h1 = harness();
+  const p1 = h1.run(generateClip, INPUT);
+  await waitUntil(() => rep().predictionsCreated === 2, 3000, 'the first create');
+  const details = { predictionId: existing.id, status: 'processing' };
+  const h2 = harness({ attempt: 2, heartbeatDetails: details });
+  const p2 = h2.run(generateClip, { ...INPUT, prompt: 'resumed scene' });
+  await waitUntil(() => h2.heartbeats.length >= 2, 3000, 'waiting heartbeats');
+  assert.deepEqual(h2.heartbeats[0], details);
+  const [, r2] = await Promise.all([p1, p2]);
+  assert.equal(r2.predictionId, existing.id);
+  assert.equal(rep().predictionsCreated, 2);
+});
+
+test('cap: a failure releases the slot; a cancelled waiter gives up its place', async () => {
+  emu.configure({ replicate: { processingMs: 300, nextOutcome: ['flagged'] } });
+  const { generateClip } = activities({ maxConcurrentGenerations: 1 });
+  const h1 = harness();
+  const h2 = harness();
+  const h3 = harness();
+  const p1 = h1.run(generateClip, INPUT);
+  p1.catch(() => undefined); // checked below
+  await waitUntil(() => rep().predictionsCreated === 1, 3000, 'the first create');
+  const p2 = h2.run(generateClip, { ...INPUT, prompt: 'two' });
+  p2.catch(() => undefined); // checked below
+  const p3 = h3.run(generateClip, { ...INPUT, prompt: 'three' });
+  await waitUntil(() => h2.messages().some((m) => m.includes('waiting for a generation slot')), 2000, 'h2 waiting');
+  h2.cancel('CANCELLED', { cancelRequested: true });
+  await assert.rejects(p2, (err: unknown) => err instanceof CancelledFailure);
+  await expectFailure(p1, 'ContentFlagged');
+  const r3 = await p3;
+  assert.equal(rep().predictionsCreated, 2, 'the cancelled waiter never created one');
+  assert.equal(rep().predictions[1]!.id, r3.predictionId);
+});
