@@ -211,6 +211,22 @@ test('429 on create: RateLimited with nextRetryDelay from Retry-After, exactly o
   assert.ok(Date.now() - started < 1000, 'the attempt fails at once; Temporal waits the Retry-After');
 });
 
+test('402 on create (out of credit): QuotaExceeded, non-retryable', async () => {
+  emu.configure({ replicate: { nextCreate: ['paymentRequired'] } });
+  const err = await expectFailure(generate().result, 'QuotaExceeded');
+  assert.equal(err.nonRetryable, true);
+  assert.match(err.message, /402/);
+  assert.equal(rep().predictionsCreated, 0);
+});
+
+test('503 on create: ProviderUnavailable, retryable, one request and no prediction', async () => {
+  emu.configure({ replicate: { nextCreate: ['unavailable'] } });
+  const err = await expectFailure(generate().result, 'ProviderUnavailable');
+  assert.equal(err.nonRetryable, false);
+  assert.equal(rep().requests.create, 1);
+  assert.equal(rep().predictionsCreated, 0);
+});
+
 test('429 while polling: RateLimited; the retry resumes the same prediction', async () => {
   emu.configure({ replicate: { nextGet: ['rateLimited'], retryAfterSeconds: 2 } });
   const first = generate();
@@ -296,6 +312,17 @@ test('cap 1: a second generation waits (heartbeating, logging) and creates only 
   const waitingBeats = h2.heartbeats.filter((d) => d === undefined).length;
   assert.ok(waitingBeats >= 3, `heartbeated while waiting (${waitingBeats})`);
   assert.ok(!h1.messages().some((m) => m.includes('waiting for a generation slot')));
+});
+
+test('an unusable cap (NaN from a bad setting) falls back to the default instead of no limit', async () => {
+  emu.configure({ replicate: { processingMs: 400 } });
+  const { generateClip } = activities({ maxConcurrentGenerations: Number('eight') });
+  const hs = Array.from({ length: 9 }, () => harness());
+  const runs = hs.map((h, i) => h.run(generateClip, { ...INPUT, sceneIndex: i + 1, prompt: `prompt ${i}` }));
+  await waitUntil(() => rep().predictionsCreated === 8, 3000, 'eight creates');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(rep().predictionsCreated, 8, 'the ninth waits');
+  await Promise.all(runs);
 });
 
 test('cap 2: two run at once, the third waits', async () => {

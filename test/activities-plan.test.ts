@@ -70,6 +70,7 @@ const unusable: [OpenAIMode, RegExp][] = [
   ['wrongCount', /expected exactly 4 scenes/],
   ['refusal', /refused/],
   ['length', /cut off \(finish_reason=length\)/],
+  ['contentFilter', /content filter/],
 ];
 for (const [mode, reason] of unusable) {
   test(`${mode}: falls back to the plain split with a note naming the reason`, async () => {

@@ -109,7 +109,9 @@ export function createGenerateActivities(deps: GenerateDeps) {
   const pollMax = deps.maxPollIntervalMs ?? 5000;
   const deadline = deps.predictionDeadlineSeconds ?? 30 * 60;
   const orphanPages = deps.orphanSearchPages ?? 3;
-  const slots = new Slots(Math.max(1, deps.maxConcurrentGenerations ?? 8));
+  // A NaN from a mistyped setting would make every `used >= max` false, i.e. no cap at all.
+  const cap = deps.maxConcurrentGenerations;
+  const slots = new Slots(cap !== undefined && Number.isFinite(cap) ? Math.max(1, Math.floor(cap)) : 8);
 
   /**
    * Takes a generation slot, waiting if all are in use. While waiting it heartbeats (so the

@@ -104,6 +104,10 @@ export function createPlanActivities(deps: PlanDeps) {
       };
       if (refusal) return unusable(`the model refused: ${refusal}`);
       if (finish === 'length') return unusable('the answer was cut off (finish_reason=length)');
+      // Without this the reviewer would read "empty answer" and not know the prompt itself was the problem.
+      if (finish === 'content_filter') {
+        return unusable('the answer was blocked by the content filter (finish_reason=content_filter)');
+      }
       if (!raw) return unusable('empty answer');
       let json: unknown;
       try {
