@@ -273,6 +273,36 @@ test('cancellation requested by the run: the prediction is cancelled at Replicat
   assert.equal(only().id, id);
 });
 
+test('cancellation requested while the create is in flight: the prediction it made is found and cancelled', async () => {
+  emu.configure({ replicate: { latencyMs: 300, processingMs: 20_000 } });
+  const { h, result } = generate(INPUT, {}, { lateCreateGraceMs: 2000 });
+  result.catch(() => undefined); // checked below
+  await waitUntil(() => rep().requests.create === 1, 2000, 'the create request');
+  h.cancel('CANCELLED', { cancelRequested: true });
+  await assert.rejects(result);
+  assert.equal(rep().predictionsCreated, 1, 'the aborted create still made one');
+  assert.equal(only().status, 'canceled');
+  assert.ok(h.messages().some((m) => m.includes('cancelled while it was being created')));
+});
+
+test('worker shutdown while the create is in flight: the prediction is left for the retry to adopt', async () => {
+  emu.configure({ replicate: { latencyMs: 300, processingMs: 20_000 } });
+  const { h, result } = generate(INPUT, {}, { lateCreateGraceMs: 2000 });
+  result.catch(() => undefined); // checked below
+  await waitUntil(() => rep().requests.create === 1, 2000, 'the create request');
+  h.cancel('WORKER_SHUTDOWN', { workerShutdown: true });
+  await assert.rejects(result);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(rep().cancels, 0);
+  emu.configure({ replicate: { latencyMs: 0 } });
+  const retry = generate(INPUT, { attempt: 2, heartbeatDetails: lastHeartbeat(h) });
+  retry.result.catch(() => undefined);
+  await waitUntil(() => retry.h.messages().some((m) => m.includes('adopted prediction')), 2000, 'adoption');
+  retry.h.cancel('WORKER_SHUTDOWN', { workerShutdown: true });
+  await assert.rejects(retry.result);
+  assert.equal(rep().predictionsCreated, 1);
+});
+
 test('cancellation by a worker shutdown: the prediction lives on for the next attempt', async () => {
   const { h, result } = await startLongGeneration();
   h.cancel('WORKER_SHUTDOWN', { workerShutdown: true });

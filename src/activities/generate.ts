@@ -36,6 +36,8 @@ export interface GenerateDeps {
    * concurrency and rate limits instead of failing with 429s. The rest wait, heartbeating.
    */
   maxConcurrentGenerations?: number;
+  /** After a cancel during the create request: how long to look for the prediction it may have made. */
+  lateCreateGraceMs?: number;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
@@ -109,6 +111,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
   const pollMax = deps.maxPollIntervalMs ?? 5000;
   const deadline = deps.predictionDeadlineSeconds ?? 30 * 60;
   const orphanPages = deps.orphanSearchPages ?? 3;
+  const lateCreateGraceMs = deps.lateCreateGraceMs ?? 3000;
   // A NaN from a mistyped setting would make every `used >= max` false, i.e. no cap at all.
   const cap = deps.maxConcurrentGenerations;
   const slots = new Slots(cap !== undefined && Number.isFinite(cap) ? Math.max(1, Math.floor(cap)) : 8);
@@ -169,6 +172,33 @@ export function createGenerateActivities(deps: GenerateDeps) {
     return undefined;
   }
 
+  /**
+   * The run was cancelled while the create request was in flight. Aborting our side does not undo
+   * it at Replicate: the prediction may exist (or appear moments later) and would run, and bill,
+   * until Cancel-After. Look for it for a short while and cancel it.
+   */
+  async function cancelLateCreate(
+    ctx: Context,
+    tag: string,
+    model: string,
+    input: Record<string, unknown>,
+    since: string,
+  ): Promise<void> {
+    const until = Date.now() + lateCreateGraceMs;
+    const lookup = AbortSignal.timeout(lateCreateGraceMs + 10_000); // ours is aborted already
+    for (;;) {
+      const orphan = await findOrphan(model, input, since, lookup).catch(() => undefined);
+      if (orphan) {
+        if (!TERMINAL.has(orphan.status)) {
+          await cancelAtReplicate(ctx, replicate, orphan.id, tag, 'the run was cancelled while it was being created');
+        }
+        return;
+      }
+      if (Date.now() >= until) return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
   return {
     async generateClip(input: GenerateClipInput): Promise<GenerateClipResult> {
       const ctx = Context.current();
@@ -208,11 +238,19 @@ export function createGenerateActivities(deps: GenerateDeps) {
         }
 
         if (!prediction) {
-          ctx.heartbeat({ creatingSince: new Date().toISOString() });
+          const creatingSince = new Date().toISOString();
+          ctx.heartbeat({ creatingSince });
           ctx.log.info(
             `${tag}: creating prediction on ${spec.replicateModel} (${input.seconds} s, ${input.aspectRatio})`,
           );
-          prediction = await createPrediction(spec.replicateModel, modelInput, signal);
+          try {
+            prediction = await createPrediction(spec.replicateModel, modelInput, signal);
+          } catch (err) {
+            if (signal.aborted && ctx.cancellationDetails?.cancelRequested) {
+              await cancelLateCreate(ctx, tag, spec.replicateModel, modelInput, creatingSince);
+            }
+            throw err;
+          }
           ctx.log.info(`${tag}: prediction ${prediction.id} created`);
         }
         const id = prediction.id;
