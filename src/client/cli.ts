@@ -14,7 +14,10 @@ import { createVidflowWorker, WorkerConfigError } from '../worker/worker';
 import type { videoPipeline } from '../workflows';
 import { CliError, connectClient } from './connection';
 import { serverAnswers, startDevServer, stopDevServer } from './dev-server';
+import { listRuns } from './list';
 import { runCommand } from './run';
+import { editScene, redoScene, rejectPlan } from './steer';
+import { watch } from './watch';
 import { inputFromFlags, START_OPTIONS, startRun } from './start';
 import { formatStatus } from './status-format';
 
@@ -25,7 +28,12 @@ Usage:
   vidflow worker                                    run a worker (needs REPLICATE_API_TOKEN)
   vidflow start "<prompt>" [start options] [--json] start a run and return
   vidflow status <id> [--json]                      where a run is
-  vidflow approve <id>                              approve its plan
+  vidflow watch <id>                                live per-scene progress
+  vidflow list [--stage S] [--json]                 runs, newest first
+  vidflow approve <id>                              approve its plan (or, in review, its video)
+  vidflow edit <id> --scene N --prompt "..."        change a scene while the plan or result is reviewed
+  vidflow reject <id> --feedback "..."              plan again with this feedback
+  vidflow redo <id> --scene N [--prompt "..."]      regenerate one scene and stitch again (review)
   vidflow cancel <id>                               cancel it (stops paid predictions)
   vidflow result <id> [--json]                      wait for the video
   vidflow stitch <clips...> --out FILE [--transition fade] [--fade 0.5] [--fps N] [--size WxH]
@@ -33,6 +41,7 @@ Usage:
 
 Start options: --scenes 1-6 (3)  --seconds 5|10 (5)  --aspect 16:9|9:16|1:1  --model kling-v2.5-turbo-pro
                --transition SECONDS (0.5)  --id WORKFLOW_ID  --auto-approve
+               --approval-timeout 24h  --max-cost USD  --review-result
 Configuration: environment or .env (see .env.example). DEBUG=1 for detail.`;
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -108,6 +117,47 @@ export async function main(argv: string[]): Promise<number> {
       const id = one(positionals, 'workflow id');
       await (await handleFor(cfg, id)).signal(approveSignal);
       out(`approved: ${id}`);
+      return 0;
+    }
+    case 'edit':
+    case 'redo': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { scene: { type: 'string' }, prompt: { type: 'string' } },
+        allowPositionals: true,
+      });
+      const handle = await handleFor(cfg, one(positionals, 'workflow id'));
+      if (command === 'edit') {
+        const scene = await editScene(handle, values.scene, values.prompt);
+        out(`scene ${scene.index}: ${scene.prompt}`);
+      } else {
+        const r = await redoScene(handle, values.scene, values.prompt);
+        out(`scene ${r.index} will be generated again; estimated cost now $${r.estimatedCostUsd.toFixed(2)}`);
+      }
+      return 0;
+    }
+    case 'reject': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { feedback: { type: 'string' } },
+        allowPositionals: true,
+      });
+      const round = await rejectPlan(await handleFor(cfg, one(positionals, 'workflow id')), values.feedback);
+      out(`rejected: making plan ${round} with your feedback`);
+      return 0;
+    }
+    case 'watch': {
+      const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true });
+      const id = one(positionals, 'workflow id');
+      const final = await watch(id, await handleFor(cfg, id), (s) => process.stderr.write(s));
+      if (final.output) out(final.output.path);
+      return final.stage === 'completed' ? 0 : 1;
+    }
+    case 'list': {
+      const { values } = parseArgs({ args: rest, options: { stage: { type: 'string' }, json: { type: 'boolean' } } });
+      const runs = await listRuns(await connectClient(cfg), values.stage);
+      if (values.json) out(JSON.stringify(runs));
+      else for (const r of runs) out(`${r.workflowId}  ${r.stage.padEnd(18)} ${r.startTime}  ${r.summary ?? ''}`);
       return 0;
     }
     case 'cancel': {

@@ -10,14 +10,17 @@ import type { Config } from '../config';
 import { webUiRunUrl } from '../config';
 import { ensureFfmpeg } from '../media/ffmpeg';
 import { approveSignal, statusQuery } from '../shared/messages';
-import { estimateCostUsd } from '../shared/models';
+import { FINAL_STAGES } from '../shared/schemas';
 import type { PipelineInput, PipelineStatus } from '../shared/schemas';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { videoPipeline } from '../workflows';
 import { installLogging } from '../worker/logging';
 import { createVidflowWorker } from '../worker/worker';
 import { CliError, connectClient } from './connection';
 import { serverAnswers, startDevServer } from './dev-server';
 import { goOffline, OFFLINE_BANNER } from './offline';
 import { startRun } from './start';
+import { editScene, redoScene, rejectPlan } from './steer';
 import { formatStatus } from './status-format';
 
 export interface RunOptions {
@@ -28,12 +31,13 @@ export interface RunOptions {
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
-async function ask(question: string): Promise<string> {
+async function ask(question: string, lower = true): Promise<string> {
   if (!process.stdin.isTTY)
     throw new CliError('no terminal to ask for approval: pass --yes, or approve with `vidflow approve <id>`', 2);
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    return (await rl.question(question)).trim().toLowerCase();
+    const answer = (await rl.question(question)).trim();
+    return lower ? answer.toLowerCase() : answer;
   } finally {
     rl.close();
   }
@@ -83,19 +87,7 @@ export async function runCommand(baseCfg: Config, input: PipelineInput, opts: Ru
 
     const status = await followRun(
       () => handle.query(statusQuery),
-      async (s) => {
-        if (s.stage !== 'awaiting_approval') return;
-        say(formatStatus(handle.workflowId, s));
-        say(`estimated cost: $${estimateCostUsd(input.model, s.scenes.length, input.sceneSeconds).toFixed(2)}`);
-        const answer = opts.yes ? 'y' : await ask('Approve this plan and generate the clips? [y/N] ');
-        if (answer === 'y' || answer === 'yes') {
-          await handle.signal(approveSignal);
-          say('approved');
-        } else {
-          await handle.cancel();
-          say('not approved: run cancelled');
-        }
-      },
+      (s) => decide(handle, s, opts.yes),
     );
 
     try {
@@ -115,6 +107,64 @@ export async function runCommand(baseCfg: Config, input: PipelineInput, opts: Ru
   }
 }
 
+type Handle = WorkflowHandle<typeof videoPipeline>;
+
+/**
+ * What a person decides at a review point: the plan (approve / edit / reject / cancel) or the
+ * result (approve / redo / cancel). Returns once the run has moved on. With --yes, approves.
+ */
+async function decide(handle: Handle, s: PipelineStatus, yes: boolean): Promise<void> {
+  say('\n' + formatStatus(handle.workflowId, s));
+  say(
+    `estimated cost: $${s.estimatedCostUsd.toFixed(2)}${s.maxCostUsd !== undefined ? ` (max $${s.maxCostUsd.toFixed(2)})` : ''}`,
+  );
+  if (yes) {
+    await handle.signal(approveSignal);
+    say(s.stage === 'awaiting_approval' ? 'plan approved (--yes)' : 'video approved (--yes)');
+    return;
+  }
+  const atPlan = s.stage === 'awaiting_approval';
+  for (;;) {
+    const choice = await ask(
+      atPlan
+        ? '[a]pprove, [e]dit a scene, [r]eject with feedback, [c]ancel? '
+        : '[a]pprove the video, [r]edo a scene, [c]ancel? ',
+    );
+    try {
+      if (choice === 'a' || choice === 'approve') {
+        await handle.signal(approveSignal);
+        say('approved');
+        return;
+      }
+      if (choice === 'c' || choice === 'cancel') {
+        await handle.cancel();
+        say('run cancelled');
+        return;
+      }
+      if (atPlan && (choice === 'e' || choice === 'edit')) {
+        const scene = await editScene(handle, await ask('scene number: '), await ask('new prompt: ', false));
+        say(`scene ${scene.index}: ${scene.prompt}`);
+        continue;
+      }
+      if (atPlan && (choice === 'r' || choice === 'reject')) {
+        const round = await rejectPlan(handle, await ask('what should change? ', false));
+        say(`making plan ${round} with your feedback …`);
+        return;
+      }
+      if (!atPlan && (choice === 'r' || choice === 'redo')) {
+        const scene = await ask('scene number: ');
+        const prompt = await ask('new prompt (empty keeps it): ', false);
+        const r = await redoScene(handle, scene, prompt || undefined);
+        say(`scene ${r.index} will be generated again; estimated cost now $${r.estimatedCostUsd.toFixed(2)}`);
+        return;
+      }
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      say(err.message);
+    }
+  }
+}
+
 function messageOf(err: unknown): string {
   let e: unknown = err;
   while (e instanceof Error && e.cause instanceof Error) e = e.cause;
@@ -122,21 +172,26 @@ function messageOf(err: unknown): string {
 }
 
 /**
- * Polls the status query until the run ends, asking for approval once. Per-scene steps are not
- * printed here: the in-process worker logs one line per step already.
+ * Polls the status query until the run ends, handing each new review point (a plan round, a
+ * result) to `onReview` once. Per-scene steps are not printed here: the in-process worker logs
+ * one line per step already.
  */
 export async function followRun(
   query: () => Promise<PipelineStatus>,
-  onApproval: (s: PipelineStatus) => Promise<void>,
+  onReview: (s: PipelineStatus) => Promise<void>,
 ): Promise<PipelineStatus> {
-  let asked = false;
+  let handled = '';
   for (;;) {
     const s = await query().catch(() => undefined);
-    if (s?.stage === 'awaiting_approval' && !asked) {
-      asked = true;
-      await onApproval(s);
+    if (s && (s.stage === 'awaiting_approval' || s.stage === 'reviewing_result')) {
+      // A review point is identified by its stage, plan round and what changed since.
+      const key = `${s.stage}:${s.planRound}:${s.estimatedCostUsd}:${s.scenes.map((x) => x.prompt).join('|')}`;
+      if (key !== handled) {
+        handled = key;
+        await onReview(s);
+      }
     }
-    if (s && ['completed', 'failed', 'cancelled'].includes(s.stage)) return s;
+    if (s && FINAL_STAGES.includes(s.stage)) return s;
     await new Promise((r) => setTimeout(r, 400));
   }
 }

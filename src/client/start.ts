@@ -25,6 +25,9 @@ export const START_OPTIONS = {
   id: { type: 'string' },
   'auto-approve': { type: 'boolean' },
   transition: { type: 'string' },
+  'approval-timeout': { type: 'string' },
+  'max-cost': { type: 'string' },
+  'review-result': { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
@@ -35,6 +38,9 @@ export interface StartFlags {
   model?: string | undefined;
   transition?: string | undefined;
   'auto-approve'?: boolean | undefined;
+  'approval-timeout'?: string | undefined;
+  'max-cost'?: string | undefined;
+  'review-result'?: boolean | undefined;
 }
 
 function num(flag: string, v: string | undefined): number | undefined {
@@ -54,9 +60,19 @@ export function inputFromFlags(prompt: string | undefined, flags: StartFlags): P
     ...(flags.model !== undefined ? { model: flags.model } : {}),
     ...(flags.transition !== undefined ? { transitionSeconds: num('transition', flags.transition) } : {}),
     ...(flags['auto-approve'] ? { autoApprove: true } : {}),
+    ...(flags['approval-timeout'] !== undefined ? { approvalTimeout: flags['approval-timeout'] } : {}),
+    ...(flags['max-cost'] !== undefined ? { maxCostUsd: num('max-cost', flags['max-cost'].replace(/^\$/, '')) } : {}),
+    ...(flags['review-result'] ? { reviewResult: true } : {}),
   };
   const parsed = PipelineInputSchema.safeParse(raw);
   if (!parsed.success) throw new CliError(`invalid input: ${describeZodError(parsed.error)}`, 2);
+  const cost = estimateCostUsd(parsed.data.model, parsed.data.scenes, parsed.data.sceneSeconds);
+  if (parsed.data.maxCostUsd !== undefined && cost > parsed.data.maxCostUsd) {
+    throw new CliError(
+      `the plan's estimated cost $${cost.toFixed(2)} (${parsed.data.scenes} × ${parsed.data.sceneSeconds} s) is above --max-cost $${parsed.data.maxCostUsd.toFixed(2)}`,
+      2,
+    );
+  }
   return parsed.data;
 }
 

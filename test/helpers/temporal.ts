@@ -6,6 +6,8 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { findTemporalBinary, installHint } from '../../src/client/temporal-binary';
 import { VIDEO_STAGE } from '../../src/shared/names';
 
@@ -29,9 +31,15 @@ export async function localEnv(): Promise<TestWorkflowEnvironment> {
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const bin = findTemporalBinary('testServer', { install: true });
   if (!bin) throw new Error(installHint('testServer'));
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: bin.path } },
   });
+  // Like any server, the test server refuses a workflow that upserts an unregistered attribute.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: { [VIDEO_STAGE.name]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD },
+  });
+  return env;
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

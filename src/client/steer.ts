@@ -1,0 +1,54 @@
+/**
+ * Steering a run from the CLI: edit a scene, reject the plan with feedback, redo a scene. Each is
+ * a Temporal update, so a refusal (wrong stage, bad index, prompt too long, over --max-cost) comes
+ * back at once with the workflow's reason, and the CLI exits non-zero with it.
+ */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import { editSceneUpdate, redoSceneUpdate, rejectPlanUpdate } from '../shared/messages';
+import { describeZodError, EditSceneSchema, RedoSceneSchema, RejectPlanSchema } from '../shared/schemas';
+import type { SceneState } from '../shared/schemas';
+import type { videoPipeline } from '../workflows';
+import { CliError } from './connection';
+
+type Handle = WorkflowHandle<typeof videoPipeline>;
+
+async function refusedAsCliError<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      throw new CliError(`${what} refused: ${err.cause?.message ?? err.message}`, 1);
+    }
+    throw err;
+  }
+}
+
+function sceneNumber(text: string | undefined): number {
+  const n = Number(text);
+  if (text === undefined || !Number.isInteger(n)) throw new CliError('--scene must be a scene number (from 1)', 2);
+  return n;
+}
+
+export async function editScene(
+  handle: Handle,
+  scene: string | undefined,
+  prompt: string | undefined,
+): Promise<SceneState> {
+  const args = EditSceneSchema.safeParse({ index: sceneNumber(scene), prompt });
+  if (!args.success) throw new CliError(`edit refused: ${describeZodError(args.error)}`, 2);
+  return refusedAsCliError('edit', () => handle.executeUpdate(editSceneUpdate, { args: [args.data] }));
+}
+
+export async function rejectPlan(handle: Handle, feedback: string | undefined): Promise<number> {
+  const args = RejectPlanSchema.safeParse({ feedback });
+  if (!args.success) throw new CliError(`reject refused: ${describeZodError(args.error)}`, 2);
+  const r = await refusedAsCliError('reject', () => handle.executeUpdate(rejectPlanUpdate, { args: [args.data] }));
+  return r.planRound;
+}
+
+export async function redoScene(handle: Handle, scene: string | undefined, prompt: string | undefined) {
+  const args = RedoSceneSchema.safeParse({ index: sceneNumber(scene), ...(prompt !== undefined ? { prompt } : {}) });
+  if (!args.success) throw new CliError(`redo refused: ${describeZodError(args.error)}`, 2);
+  return refusedAsCliError('redo', () => handle.executeUpdate(redoSceneUpdate, { args: [args.data] }));
+}

@@ -1,0 +1,106 @@
+/**
+ * `vidflow watch <id>`: live per-scene progress from the status query, plus what the running
+ * activities last heartbeated (prediction status, percent downloaded), which only the server knows.
+ */
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
+import { statusQuery } from '../shared/messages';
+import { FINAL_STAGES } from '../shared/schemas';
+import type { PipelineStatus } from '../shared/schemas';
+import type { videoPipeline } from '../workflows';
+
+export interface SceneLive {
+  /** Last heartbeat of a running activity for this scene. */
+  predictionStatus?: string;
+  percent?: number;
+  attempt?: number;
+}
+
+/** Heartbeat details of the pending activities, by scene index (they carry `sceneIndex`). */
+export async function liveProgress(handle: WorkflowHandle<typeof videoPipeline>): Promise<Map<number, SceneLive>> {
+  const out = new Map<number, SceneLive>();
+  const desc = await handle.describe();
+  for (const pa of desc.raw.pendingActivities ?? []) {
+    const payload = pa.heartbeatDetails?.payloads?.[0];
+    if (!payload) continue;
+    let d: { sceneIndex?: number; status?: string; percent?: number };
+    try {
+      d = defaultPayloadConverter.fromPayload(payload);
+    } catch {
+      continue;
+    }
+    if (typeof d?.sceneIndex !== 'number') continue;
+    const live = out.get(d.sceneIndex) ?? {};
+    if (typeof d.status === 'string') live.predictionStatus = d.status;
+    if (typeof d.percent === 'number') live.percent = d.percent;
+    live.attempt = pa.attempt ?? undefined;
+    out.set(d.sceneIndex, live);
+  }
+  return out;
+}
+
+const BAR = 20;
+function bar(fraction: number): string {
+  const filled = Math.max(0, Math.min(BAR, Math.round(fraction * BAR)));
+  return '█'.repeat(filled) + '░'.repeat(BAR - filled);
+}
+
+/** How far along a scene is, 0..1: generating counts for the first 70 %, downloading for the rest. */
+function sceneFraction(status: string, live: SceneLive | undefined): number {
+  switch (status) {
+    case 'ready':
+      return 1;
+    case 'downloading':
+      return 0.7 + 0.3 * ((live?.percent ?? 0) / 100);
+    case 'generating':
+      return live?.predictionStatus === 'processing' ? 0.35 : 0.1;
+    default:
+      return 0;
+  }
+}
+
+export function renderWatch(id: string, s: PipelineStatus, live: Map<number, SceneLive>): string {
+  const lines = [
+    `${id}  ${s.stage}   est. $${s.estimatedCostUsd.toFixed(2)}${s.planRound > 1 ? `   plan round ${s.planRound}` : ''}`,
+  ];
+  for (const sc of s.scenes) {
+    const l = live.get(sc.index);
+    const detail =
+      sc.status === 'downloading' && l?.percent !== undefined
+        ? `downloading ${l.percent}%`
+        : sc.status === 'generating' && l?.predictionStatus
+          ? `generating (${l.predictionStatus})`
+          : sc.status;
+    lines.push(
+      `  ${sc.index} ${bar(sceneFraction(sc.status, l))} ${detail.padEnd(24)} attempt ${Math.max(1, sc.attempts)}`,
+    );
+  }
+  if (s.output) lines.push(`  video: ${s.output.path}`);
+  if (s.error) lines.push(`  ${s.error}`);
+  return lines.join('\n');
+}
+
+/** Redraws in place on a terminal; prints only changes otherwise. Returns the final status. */
+export async function watch(
+  id: string,
+  handle: WorkflowHandle<typeof videoPipeline>,
+  write: (s: string) => void,
+  intervalMs = 500,
+): Promise<PipelineStatus> {
+  const tty = process.stderr.isTTY;
+  let last = '';
+  let lastLines = 0;
+  for (;;) {
+    const s = await handle.query(statusQuery);
+    const live = await liveProgress(handle).catch(() => new Map<number, SceneLive>());
+    const frame = renderWatch(id, s, live);
+    if (frame !== last) {
+      if (tty && lastLines) write(`\x1b[${lastLines}A\x1b[J`);
+      write(frame + '\n');
+      last = frame;
+      lastLines = frame.split('\n').length;
+    }
+    if (FINAL_STAGES.includes(s.stage)) return s;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
