@@ -30,6 +30,8 @@ export const EnvSchema = z.object({
   VIDFLOW_OUTPUT_DIR: z.string().min(1).default('./output_videos'),
   VIDFLOW_WORK_DIR: z.string().min(1).default('./.vidflow/work'),
   VIDFLOW_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(2000),
+  /** Per-worker cap on predictions in flight, to stay under the provider's concurrency limits. */
+  VIDFLOW_MAX_CONCURRENT_GENERATIONS: z.coerce.number().int().min(1).default(8),
   DEBUG: optionalText,
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
 });

@@ -127,7 +127,12 @@ export function createDownloadActivities(deps: DownloadDeps) {
             return;
           }
           const percent = total ? Math.min(100, Math.round((received / total) * 100)) : undefined;
-          ctx.heartbeat({ receivedBytes: received, totalBytes: total, percent } satisfies DownloadHeartbeat);
+          ctx.heartbeat({
+            receivedBytes: received,
+            totalBytes: total,
+            percent,
+            sceneIndex: input.sceneIndex,
+          } satisfies DownloadHeartbeat);
           if (total && received / total >= nextLog) {
             ctx.log.debug(`${tag}: progress ${percent}%`);
             nextLog += 0.25;

@@ -239,7 +239,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
 
         if (!prediction) {
           const creatingSince = new Date().toISOString();
-          ctx.heartbeat({ creatingSince });
+          ctx.heartbeat({ creatingSince, sceneIndex: input.sceneIndex });
           ctx.log.info(
             `${tag}: creating prediction on ${spec.replicateModel} (${input.seconds} s, ${input.aspectRatio})`,
           );
@@ -254,7 +254,11 @@ export function createGenerateActivities(deps: GenerateDeps) {
           ctx.log.info(`${tag}: prediction ${prediction.id} created`);
         }
         const id = prediction.id;
-        ctx.heartbeat({ predictionId: id, status: prediction.status } satisfies GenerateHeartbeat);
+        ctx.heartbeat({
+          predictionId: id,
+          status: prediction.status,
+          sceneIndex: input.sceneIndex,
+        } satisfies GenerateHeartbeat);
 
         try {
           let wait = pollMin;
@@ -263,7 +267,11 @@ export function createGenerateActivities(deps: GenerateDeps) {
             await ctx.sleep(wait); // rejects with CancelledFailure when the activity is cancelled
             wait = Math.min(pollMax, Math.round(wait * 1.5));
             prediction = await call(() => replicate.predictions.get(id, { signal }));
-            ctx.heartbeat({ predictionId: id, status: prediction.status } satisfies GenerateHeartbeat);
+            ctx.heartbeat({
+              predictionId: id,
+              status: prediction.status,
+              sceneIndex: input.sceneIndex,
+            } satisfies GenerateHeartbeat);
             if (prediction.status !== lastStatus) {
               ctx.log.info(`${tag}: prediction ${id}: ${prediction.status}`);
               lastStatus = prediction.status;

@@ -66,7 +66,12 @@ export function createPlanActivities(deps: PlanDeps) {
         throw failure('ConfigMissing', 'OPENAI_API_KEY is not set on the worker');
       }
       const schema = scenePlanSchema(n, input.maxScenePromptChars);
-      ctx.log.info(`plan: asking ${deps.openaiModel} for ${n} scenes`);
+      ctx.log.info(
+        `plan: asking ${deps.openaiModel} for ${n} scenes${input.feedback !== undefined ? ' again, with the feedback' : ''}`,
+      );
+      // A heartbeat while the LLM answers lets a dead worker be noticed in seconds, not at the 2-minute timeout.
+      ctx.heartbeat();
+      const beat = setInterval(() => ctx.heartbeat(), 5000);
       let raw: string | null | undefined;
       let refusal: string | null | undefined;
       let finish: string | undefined;
@@ -77,6 +82,19 @@ export function createPlanActivities(deps: PlanDeps) {
             messages: [
               { role: 'system', content: systemPrompt(n, input.sceneSeconds, input.maxScenePromptChars) },
               { role: 'user', content: input.prompt },
+              // A re-plan after a rejection: the model sees its previous plan and what the person wants changed.
+              ...(input.feedback !== undefined
+                ? [
+                    {
+                      role: 'assistant' as const,
+                      content: JSON.stringify({ scenes: (input.previousScenes ?? []).map((prompt) => ({ prompt })) }),
+                    },
+                    {
+                      role: 'user' as const,
+                      content: `The reviewer rejected this plan. Their feedback: ${input.feedback}\nMake a new plan of exactly ${n} scenes that follows the feedback.`,
+                    },
+                  ]
+                : []),
             ],
             response_format: zodResponseFormat(schema, 'scene_plan'),
           },
@@ -91,6 +109,8 @@ export function createPlanActivities(deps: PlanDeps) {
         // as a retryable failure; the signal's reason is the CancelledFailure that reports a cancellation.
         if (ctx.cancellationSignal.aborted) throw (ctx.cancellationSignal.reason as Error | undefined) ?? err;
         throw fromOpenAIError(err) ?? err;
+      } finally {
+        clearInterval(beat);
       }
       if (process.env.DEBUG) ctx.log.debug(`plan: raw answer: ${raw ?? '(empty)'}`);
 

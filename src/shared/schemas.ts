@@ -243,9 +243,12 @@ export interface StitchClipsInput {
 export interface GenerateHeartbeat {
   predictionId: string;
   status?: string;
+  /** Lets `vidflow watch` put a pending activity's progress on the right scene. */
+  sceneIndex?: number;
 }
 
 export interface DownloadHeartbeat {
+  sceneIndex?: number;
   receivedBytes: number;
   totalBytes?: number;
   percent?: number;

@@ -46,7 +46,10 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
     replicate: createReplicate(cfg),
     workDir: cfg.VIDFLOW_WORK_DIR,
     outputDir: cfg.VIDFLOW_OUTPUT_DIR,
-    generate: { pollIntervalMs: cfg.VIDFLOW_POLL_INTERVAL_MS },
+    generate: {
+      pollIntervalMs: cfg.VIDFLOW_POLL_INTERVAL_MS,
+      maxConcurrentGenerations: cfg.VIDFLOW_MAX_CONCURRENT_GENERATIONS,
+    },
   });
   const worker = await Worker.create({
     connection,

@@ -55,6 +55,8 @@ import type {
 /** Planning is one LLM call: short, and a few retries for transient errors; after that we fall back. */
 const { planScenes } = proxyActivities<PlanActivities>({
   startToCloseTimeout: '2 minutes',
+  // The activity heartbeats every 5 s while the LLM answers, so a dead worker costs 20 s, not 2 minutes.
+  heartbeatTimeout: '20 seconds',
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,
