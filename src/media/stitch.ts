@@ -14,7 +14,7 @@
  * (silence for clips without one) and the tracks are joined with `acrossfade`; otherwise video only.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FfmpegRunError, ProbeError, probe, runFfmpeg } from './ffmpeg';
 import type { MediaInfo } from './ffmpeg';
@@ -318,6 +318,9 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
 
   const output = resolve(opts.output);
   await mkdir(dirname(output), { recursive: true });
+  // A worker killed mid-stitch leaves its temp file (and an orphaned ffmpeg still writing it):
+  // nothing will ever rename it, so the retry removes it. Unlinking an open file is safe on POSIX.
+  await removeStalePartials(output);
   // Same folder as the output, so the final rename is atomic (never crosses a filesystem).
   const tmp = join(dirname(output), `.${basename(output)}.${randomBytes(4).toString('hex')}.part.mp4`);
   try {
@@ -345,4 +348,15 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
   }
   const [st, info] = await Promise.all([stat(output), probe(output)]);
   return { path: output, durationSeconds: info.durationSeconds, sizeBytes: st.size };
+}
+
+/** Removes temp files of earlier, interrupted stitches of the same output. */
+async function removeStalePartials(output: string): Promise<void> {
+  const prefix = `.${basename(output)}.`;
+  const names = await readdir(dirname(output)).catch(() => [] as string[]);
+  await Promise.all(
+    names
+      .filter((f) => f.startsWith(prefix) && f.endsWith('.part.mp4'))
+      .map((f) => rm(join(dirname(output), f), { force: true })),
+  );
 }
