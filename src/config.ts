@@ -32,6 +32,10 @@ export const EnvSchema = z.object({
   VIDFLOW_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(2000),
   /** Per-worker cap on predictions in flight, to stay under the provider's concurrency limits. */
   VIDFLOW_MAX_CONCURRENT_GENERATIONS: z.coerce.number().int().min(1).default(8),
+  /** Download allow-list, comma-separated (`replicate.delivery,*.replicate.delivery`); replaces the default. */
+  VIDFLOW_DOWNLOAD_HOSTS: optionalText,
+  /** Largest clip the worker downloads, in MB (checked by Content-Length and while streaming). */
+  VIDFLOW_MAX_DOWNLOAD_MB: z.coerce.number().positive().max(100_000).default(500),
   DEBUG: optionalText,
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
 });

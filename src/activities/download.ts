@@ -3,6 +3,10 @@
  * in memory), heartbeating progress, checks with ffprobe that it is a playable video and renames
  * it into place. A retry finds a finished file and returns at once; a half-written one is never
  * read, because only the rename makes it visible.
+ *
+ * What may be fetched is decided by ./download-policy: scheme, host allow-list, redirects (followed
+ * here one hop at a time, each checked), content type and size. A refusal is a non-retryable
+ * DownloadRefused that names the reason and only the redacted URL (signed URLs carry tokens).
  */
 import { Context } from '@temporalio/activity';
 import { createWriteStream } from 'node:fs';
@@ -16,12 +20,32 @@ import { failure } from '../shared/failures';
 import type { ClipFile, DownloadClipInput, DownloadHeartbeat } from '../shared/schemas';
 import { probe } from '../media/ffmpeg';
 import { sceneClipPath } from './paths';
+import {
+  checkContentLength,
+  checkContentType,
+  checkUrl,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_REDIRECTS,
+  formatBytes,
+  isLoopback,
+  redactUrl,
+  REPLICATE_DELIVERY_HOSTS,
+} from './download-policy';
 
 export interface DownloadDeps {
   workDir: string;
   fetch?: typeof globalThis.fetch;
-  /** Refuse larger bodies while streaming. */
+  /** Refuse larger bodies (by Content-Length, and while streaming). Default 500 MB. */
   maxBytes?: number;
+  /**
+   * Hosts downloads may come from (exact, or `*.suffix`). The worker always passes one (from
+   * VIDFLOW_DOWNLOAD_HOSTS, else Replicate's delivery hosts plus REPLICATE_BASE_URL's host).
+   * Without it: Replicate's delivery hosts plus loopback, so in-process tests against the
+   * emulators work; loopback is never in the worker's default unless REPLICATE_BASE_URL points there.
+   */
+  allowedHosts?: string[];
+  /** Redirect hops followed, each checked against the same rules. Default 5. */
+  maxRedirects?: number;
 }
 
 const MB = 1024 * 1024;
@@ -45,18 +69,12 @@ function describeNetworkError(err: unknown): string {
   return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return '(unparseable URL)';
-  }
-}
-
 export function createDownloadActivities(deps: DownloadDeps) {
   const doFetch = deps.fetch ?? globalThis.fetch;
-  const maxBytes = deps.maxBytes ?? 500 * MB;
+  const maxBytes = deps.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxRedirects = deps.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  const allowedHosts = deps.allowedHosts ?? [...REPLICATE_DELIVERY_HOSTS, 'localhost', '127.0.0.1', '[::1]'];
+  const policy = { allowedHosts };
 
   return {
     async downloadClip(input: DownloadClipInput): Promise<ClipFile> {
@@ -75,24 +93,40 @@ export function createDownloadActivities(deps: DownloadDeps) {
         }
       }
 
-      let url: URL;
-      try {
-        url = new URL(input.url);
-      } catch {
-        throw failure('DownloadRefused', `${tag}: not a URL: ${input.url.slice(0, 200)}`);
-      }
-      const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-        throw failure('DownloadRefused', `${tag}: refusing to download over ${url.protocol} (https only)`);
-      }
+      const refuse = (reason: string) => failure('DownloadRefused', `${tag}: download refused: ${reason}`);
+      const first = checkUrl(input.url, policy);
+      if (!first.ok) throw refuse(first.reason);
+      let url = first.url;
 
-      ctx.log.info(`${tag}: downloading ${redact(input.url)}`);
+      ctx.log.info(`${tag}: downloading ${redactUrl(url)}`);
       let res: Response;
-      try {
-        res = await doFetch(url, { signal: ctx.cancellationSignal, redirect: 'follow' });
-      } catch (err) {
-        if (ctx.cancellationSignal.aborted) throw err;
-        throw failure('DownloadFailed', `${tag}: download failed: ${describeNetworkError(err)}`);
+      // Redirects by hand: `follow` would let an allowed host bounce us to any host or scheme.
+      for (let hop = 0; ; hop++) {
+        try {
+          res = await doFetch(url, { signal: ctx.cancellationSignal, redirect: 'manual' });
+        } catch (err) {
+          if (ctx.cancellationSignal.aborted) throw err;
+          throw failure('DownloadFailed', `${tag}: download failed: ${describeNetworkError(err)}`);
+        }
+        if (![301, 302, 303, 307, 308].includes(res.status)) break;
+        await res.body?.cancel().catch(() => undefined);
+        const location = res.headers.get('location');
+        if (!location) throw refuse(`a ${res.status} redirect without a Location from ${redactUrl(url)}`);
+        if (hop >= maxRedirects) throw refuse(`more than ${maxRedirects} redirects (last from ${redactUrl(url)})`);
+        let target: URL;
+        try {
+          target = new URL(location, url);
+        } catch {
+          throw refuse(`a redirect from ${redactUrl(url)} to something that is not a URL`);
+        }
+        // http is for the local emulators only; an https page may never downgrade to it.
+        if (target.protocol === 'http:' && url.protocol === 'https:' && isLoopback(target.hostname)) {
+          throw refuse(`a redirect from https to plain http: ${redactUrl(target)}`);
+        }
+        const next = checkUrl(target, policy);
+        if (!next.ok) throw refuse(`redirect ${hop + 1}: ${next.reason}`);
+        ctx.log.debug(`${tag}: redirected to ${redactUrl(next.url)}`);
+        url = next.url;
       }
       if (res.status === 403 || res.status === 404 || res.status === 410) {
         await res.body?.cancel().catch(() => undefined);
@@ -105,14 +139,13 @@ export function createDownloadActivities(deps: DownloadDeps) {
         await res.body?.cancel().catch(() => undefined);
         throw failure('DownloadFailed', `${tag}: download answered ${res.status} ${res.statusText}`);
       }
-      const total = Number(res.headers.get('content-length')) || undefined;
-      if (total !== undefined && total > maxBytes) {
+      const badType = checkContentType(res.headers.get('content-type'));
+      const tooBig = checkContentLength(res.headers.get('content-length'), maxBytes);
+      if (badType || tooBig) {
         await res.body.cancel().catch(() => undefined);
-        throw failure(
-          'DownloadRefused',
-          `${tag}: the clip is ${(total / MB).toFixed(0)} MB, over the ${(maxBytes / MB).toFixed(0)} MB cap`,
-        );
+        throw refuse(`${(badType ?? tooBig)!} (${redactUrl(url)})`);
       }
+      const total = Number(res.headers.get('content-length')) || undefined;
       if (total) ctx.log.info(`${tag}: size ${(total / MB).toFixed(2)} MB`);
 
       await mkdir(dirname(dest), { recursive: true });
@@ -123,7 +156,7 @@ export function createDownloadActivities(deps: DownloadDeps) {
         transform(chunk: Buffer, _enc, cb) {
           received += chunk.length;
           if (received > maxBytes) {
-            cb(failure('DownloadRefused', `${tag}: the clip is over the ${(maxBytes / MB).toFixed(0)} MB cap`));
+            cb(refuse(`the clip is over the ${formatBytes(maxBytes)} cap (stopped at ${received} bytes)`));
             return;
           }
           const percent = total ? Math.min(100, Math.round((received / total) * 100)) : undefined;

@@ -8,6 +8,8 @@ import type { WorkerOptions } from '@temporalio/worker';
 import { mkdir } from 'node:fs/promises';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
+import type { DownloadDeps } from '../activities/download';
+import { defaultPolicy, parseHostList } from '../activities/download-policy';
 import { ensureFfmpeg } from '../media/ffmpeg';
 import { createOpenAI, createReplicate } from './clients';
 import { ensureSearchAttributes } from './search-attributes';
@@ -40,6 +42,14 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
 
   await ensureSearchAttributes({ address: cfg.TEMPORAL_ADDRESS }, cfg.TEMPORAL_NAMESPACE);
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  // Not an inline literal: ActivityDeps (src/activities/index.ts) types `download` narrowly, and its
+  // spread into createDownloadActivities passes allowedHosts through.
+  const download: Omit<DownloadDeps, 'workDir'> = {
+    allowedHosts: cfg.VIDFLOW_DOWNLOAD_HOSTS
+      ? parseHostList(cfg.VIDFLOW_DOWNLOAD_HOSTS)
+      : [...defaultPolicy(cfg.REPLICATE_BASE_URL).allowedHosts],
+    maxBytes: Math.round(cfg.VIDFLOW_MAX_DOWNLOAD_MB * 1024 * 1024),
+  };
   const activities = createActivities({
     openai: createOpenAI(cfg),
     openaiModel: cfg.OPENAI_MODEL,
@@ -50,6 +60,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
       pollIntervalMs: cfg.VIDFLOW_POLL_INTERVAL_MS,
       maxConcurrentGenerations: cfg.VIDFLOW_MAX_CONCURRENT_GENERATIONS,
     },
+    download,
   });
   const worker = await Worker.create({
     connection,
