@@ -32,6 +32,8 @@ export const EnvSchema = z.object({
   VIDFLOW_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(2000),
   /** Per-worker cap on predictions in flight, to stay under the provider's concurrency limits. */
   VIDFLOW_MAX_CONCURRENT_GENERATIONS: z.coerce.number().int().min(1).default(8),
+  /** Per-worker cap on ffmpeg stitches at once: CPU-bound, so more than the cores only slows all. */
+  VIDFLOW_MAX_CONCURRENT_STITCHES: z.coerce.number().int().min(1).default(1),
   /** Download allow-list, comma-separated (`replicate.delivery,*.replicate.delivery`); replaces the default. */
   VIDFLOW_DOWNLOAD_HOSTS: optionalText,
   /** Largest clip the worker downloads, in MB (checked by Content-Length and while streaming). */

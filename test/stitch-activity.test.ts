@@ -133,4 +133,25 @@ describe('stitchClips activity', () => {
     assert.ok(cancelledAt > 0 && cancelledAt < 100, `cancelled mid-run at ${cancelledAt}%`);
     assert.deepEqual(existsSync(outputDir) ? await readdir(outputDir) : [], [], 'no output, no temp file');
   });
+  test('a per-worker cap queues a second stitch until the first is done', async () => {
+    const outputDir = join(dir, 'out-cap');
+    const acts = createStitchActivities({ outputDir, maxConcurrentStitches: 1 });
+    const order: string[] = [];
+    const run = async (id: string) => {
+      const env = newEnv();
+      env.on('heartbeat', (d: { percent: number; waiting?: boolean }) => {
+        if (d.waiting) order.push(`${id}:waiting`);
+      });
+      const r = await env.run((input: StitchClipsInput) => acts.stitchClips(input), {
+        workflowId: id,
+        clips,
+        transitionSeconds: 0.5,
+      });
+      order.push(`${id}:done`);
+      return r;
+    };
+    const [a, b] = await Promise.all([run('first'), run('second')]);
+    assert.ok(existsSync(a.path) && existsSync(b.path));
+    assert.deepEqual(order, ['second:waiting', 'first:done', 'second:done']);
+  });
 });

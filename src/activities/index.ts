@@ -18,6 +18,7 @@ export interface ActivityDeps {
   replicate: Replicate;
   workDir: string;
   outputDir: string;
+  maxConcurrentStitches?: number;
   generate?: Omit<GenerateDeps, 'replicate'>;
   download?: { maxBytes?: number; fetch?: typeof globalThis.fetch };
 }
@@ -27,7 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPlanActivities({ openai: deps.openai, openaiModel: deps.openaiModel }),
     ...createGenerateActivities({ replicate: deps.replicate, ...deps.generate }),
     ...createDownloadActivities({ workDir: deps.workDir, ...deps.download }),
-    ...createStitchActivities({ outputDir: deps.outputDir }),
+    ...createStitchActivities({ outputDir: deps.outputDir, maxConcurrentStitches: deps.maxConcurrentStitches }),
     ...createCleanupActivities({ workDir: deps.workDir }),
   };
 }

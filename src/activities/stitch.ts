@@ -10,9 +10,12 @@ import type { OutputInfo, StitchClipsInput } from '../shared/schemas';
 import { FfmpegMissingError, FfmpegRunError } from '../media/ffmpeg';
 import { ClipError, StitchOptionsError, stitchClips } from '../media/stitch';
 import { outputVideoPath } from './paths';
+import { Slots } from './slots';
 
 export interface StitchDeps {
   outputDir: string;
+  /** Stitches this worker runs at once; more wait (heartbeating) for a slot. */
+  maxConcurrentStitches?: number;
 }
 
 const MB = 1024 * 1024;
@@ -41,45 +44,66 @@ function toFailure(err: unknown): unknown {
 }
 
 export function createStitchActivities(deps: StitchDeps) {
+  // Stitching is CPU-bound: on a 2-core worker, two at once only slow each other and every other
+  // activity down. The cap queues the rest instead.
+  const slots = new Slots(Math.max(1, Math.floor(deps.maxConcurrentStitches ?? 1)));
   return {
     async stitchClips(input: StitchClipsInput): Promise<OutputInfo> {
       const ctx = Context.current();
-      const output = outputVideoPath(deps.outputDir, input.workflowId);
-      const fade = input.transitionSeconds;
-      ctx.log.info(`stitch: joining ${input.clips.length} clips with ${fade} s fades into ${output}`);
-      const started = Date.now();
-      let lastPercent = -1;
-      const heartbeat = (percent: number) => {
-        if (percent === lastPercent) return;
-        lastPercent = percent;
-        ctx.heartbeat({ percent });
-      };
-      heartbeat(0);
-      try {
-        const result = await stitchClips({
-          inputs: input.clips,
-          output,
-          fadeSeconds: fade,
-          signal: ctx.cancellationSignal,
-          // Whole percents: the SDK throttles heartbeats anyway, this just avoids needless calls.
-          onProgress: (fraction) => heartbeat(Math.floor(fraction * 100)),
-        });
-        heartbeat(100);
-        const took = ((Date.now() - started) / 1000).toFixed(1);
-        ctx.log.info(
-          `stitch: done ${result.durationSeconds.toFixed(1)} s, ${(result.sizeBytes / MB).toFixed(1)} MB in ${took} s`,
-        );
-        return result;
-      } catch (err) {
-        if (ctx.cancellationSignal.aborted) {
-          ctx.log.info('stitch: cancelled, ffmpeg stopped and the partial file removed');
-        } else {
-          ctx.log.info(`stitch: failed: ${(err as Error).message}`);
+      if (!slots.tryAcquire()) {
+        ctx.log.info(`stitch: waiting for a stitch slot (${slots.inUse} in use)`);
+        ctx.heartbeat({ percent: 0, waiting: true });
+        const beat = setInterval(() => ctx.heartbeat({ percent: 0, waiting: true }), 5000);
+        try {
+          await slots.wait(ctx.cancellationSignal);
+        } finally {
+          clearInterval(beat);
         }
-        throw toFailure(err);
+      }
+      try {
+        return await stitchOnce(ctx, input);
+      } finally {
+        slots.release();
       }
     },
   };
+
+  async function stitchOnce(ctx: Context, input: StitchClipsInput): Promise<OutputInfo> {
+    const output = outputVideoPath(deps.outputDir, input.workflowId);
+    const fade = input.transitionSeconds;
+    ctx.log.info(`stitch: joining ${input.clips.length} clips with ${fade} s fades into ${output}`);
+    const started = Date.now();
+    let lastPercent = -1;
+    const heartbeat = (percent: number) => {
+      if (percent === lastPercent) return;
+      lastPercent = percent;
+      ctx.heartbeat({ percent });
+    };
+    heartbeat(0);
+    try {
+      const result = await stitchClips({
+        inputs: input.clips,
+        output,
+        fadeSeconds: fade,
+        signal: ctx.cancellationSignal,
+        // Whole percents: the SDK throttles heartbeats anyway, this just avoids needless calls.
+        onProgress: (fraction) => heartbeat(Math.floor(fraction * 100)),
+      });
+      heartbeat(100);
+      const took = ((Date.now() - started) / 1000).toFixed(1);
+      ctx.log.info(
+        `stitch: done ${result.durationSeconds.toFixed(1)} s, ${(result.sizeBytes / MB).toFixed(1)} MB in ${took} s`,
+      );
+      return result;
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) {
+        ctx.log.info('stitch: cancelled, ffmpeg stopped and the partial file removed');
+      } else {
+        ctx.log.info(`stitch: failed: ${(err as Error).message}`);
+      }
+      throw toFailure(err);
+    }
+  }
 }
 
 export type StitchActivities = ReturnType<typeof createStitchActivities>;

@@ -15,6 +15,7 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, rm, stat } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
 import type { FfprobeData, FfprobeStream } from 'fluent-ffmpeg';
@@ -268,6 +269,7 @@ export async function runFfmpeg(opts: RunFfmpegOptions): Promise<void> {
       signal?.addEventListener('abort', kill, { once: true });
       cmd.on('start', () => {
         started = true;
+        lowerPriority(cmd);
         // The abort may have come while fluent-ffmpeg was still checking capabilities.
         if (aborted) cmd.kill('SIGKILL');
       });
@@ -301,4 +303,18 @@ export async function runFfmpeg(opts: RunFfmpegOptions): Promise<void> {
     signal?.removeEventListener('abort', kill);
   }
   onProgress?.(1);
+}
+
+/**
+ * Encoding is CPU-bound and can take every core; the worker's own event loop (heartbeats, polls of
+ * other runs' predictions) must keep running, or busy stitches would time out healthy activities.
+ */
+function lowerPriority(cmd: unknown): void {
+  const pid = (cmd as { ffmpegProc?: { pid?: number } }).ffmpegProc?.pid;
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, 10);
+  } catch {
+    // Not permitted here (some containers): run at normal priority.
+  }
 }

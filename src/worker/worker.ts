@@ -56,6 +56,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
     replicate: createReplicate(cfg),
     workDir: cfg.VIDFLOW_WORK_DIR,
     outputDir: cfg.VIDFLOW_OUTPUT_DIR,
+    maxConcurrentStitches: cfg.VIDFLOW_MAX_CONCURRENT_STITCHES,
     generate: {
       pollIntervalMs: cfg.VIDFLOW_POLL_INTERVAL_MS,
       maxConcurrentGenerations: cfg.VIDFLOW_MAX_CONCURRENT_GENERATIONS,
