@@ -142,7 +142,8 @@ describe('stitchClips activity', () => {
       env.on('heartbeat', (d: { percent: number; waiting?: boolean }) => {
         if (d.waiting) order.push(`${id}:waiting`);
       });
-      const r = await env.run((input: StitchClipsInput) => acts.stitchClips(input), {
+      const stitch = (input: StitchClipsInput): Promise<OutputInfo> => acts.stitchClips(input);
+      const r = await env.run<[StitchClipsInput], OutputInfo, typeof stitch>(stitch, {
         workflowId: id,
         clips,
         transitionSeconds: 0.5,
