@@ -20,6 +20,8 @@ export function safeStem(id: string, max = 80): string {
 
 /** Joins and checks the result is inside `dir`: the last line of defence against a bad stem. */
 export function inside(dir: string, ...parts: string[]): string {
+  // Node refuses NUL in a path only when the file system is touched; refuse it here, with the reason.
+  if (parts.some((p) => p.includes('\0'))) throw new Error('refusing a path with a NUL byte');
   const base = resolve(dir);
   const full = resolve(join(base, ...parts));
   if (full !== base && !full.startsWith(base + sep)) {
@@ -33,6 +35,10 @@ export function runWorkDir(workDir: string, workflowId: string): string {
 }
 
 export function sceneClipPath(workDir: string, workflowId: string, sceneIndex: number): string {
+  // A number by type, but activity input is JSON from the history: never let it shape a name.
+  if (!Number.isSafeInteger(sceneIndex) || sceneIndex < 0) {
+    throw new Error(`refusing scene index ${String(sceneIndex).slice(0, 40)}: not a whole number`);
+  }
   return inside(runWorkDir(workDir, workflowId), `scene-${sceneIndex}.mp4`);
 }
 

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import type { Config } from '../config';
 import { estimateCostUsd } from '../shared/models';
 import { VIDEO_STAGE } from '../shared/names';
@@ -31,7 +32,34 @@ export const START_OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
+export const MAX_WORKFLOW_ID_CHARS = 200;
+
+/**
+ * `--id`: a person types it and reads it back in the CLI, the Web UI and file names. File names
+ * are made safe anyway (src/activities/paths.ts), but an id with control characters (a newline,
+ * an escape sequence) or invisible format characters (a bidi override that shows `gpm.exe` as
+ * `exe.mpg`) would mislead whoever reads it, so those are refused rather than cleaned.
+ */
+export const WorkflowIdSchema = z
+  .string()
+  .min(1, '--id must not be empty')
+  .max(MAX_WORKFLOW_ID_CHARS, `--id is longer than ${MAX_WORKFLOW_ID_CHARS} characters`)
+  .refine((s) => s.trim() === s, '--id must not start or end with whitespace')
+  .refine(
+    (s) => !/[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u.test(s),
+    '--id must be printable: no control, invisible formatting or unassigned characters',
+  );
+
+/** Validates `--id`; a bad one exits 2 with the reason, before anything connects or starts. */
+export function workflowIdFromFlag(id: string | undefined): string | undefined {
+  if (id === undefined) return undefined;
+  const parsed = WorkflowIdSchema.safeParse(id);
+  if (!parsed.success) throw new CliError(`invalid --id: ${describeZodError(parsed.error)}`, 2);
+  return parsed.data;
+}
+
 export interface StartFlags {
+  id?: string | undefined;
   scenes?: string | undefined;
   seconds?: string | undefined;
   aspect?: string | undefined;
@@ -52,6 +80,8 @@ function num(flag: string, v: string | undefined): number | undefined {
 
 /** Validates flags into the workflow's input; a bad value exits 2 with the reason. */
 export function inputFromFlags(prompt: string | undefined, flags: StartFlags): PipelineInput {
+  // Here because every command that starts a run (start, run) validates its flags through this first.
+  workflowIdFromFlag(flags.id);
   const raw: PipelineInputArgs = {
     prompt: prompt ?? '',
     ...(flags.scenes !== undefined ? { scenes: num('scenes', flags.scenes) } : {}),
@@ -105,7 +135,7 @@ export async function startRun(
   input: PipelineInput,
   workflowId?: string,
 ): Promise<Started> {
-  const id = workflowId ?? newWorkflowId();
+  const id = workflowIdFromFlag(workflowId) ?? newWorkflowId();
   try {
     const handle = await client.workflow.start<typeof videoPipeline>('videoPipeline', {
       workflowId: id,
