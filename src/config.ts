@@ -22,6 +22,17 @@ export const EnvSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  /** Shared clusters (docs/security.md): an API key (implies TLS), and/or mTLS files. Never logged. */
+  TEMPORAL_API_KEY: optionalText,
+  /** TLS with the system's roots and no client certificate (e.g. a cluster behind a public CA). */
+  TEMPORAL_TLS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.stringbool({ error: 'must be true or false' }).optional(),
+  ),
+  TEMPORAL_TLS_CERT_PATH: optionalText,
+  TEMPORAL_TLS_KEY_PATH: optionalText,
+  TEMPORAL_TLS_CA_PATH: optionalText,
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalUrl,
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),

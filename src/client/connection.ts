@@ -1,6 +1,7 @@
 /** One way to reach Temporal from the CLI, with a message that says what to do when it is not there. */
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
+import { connectionOptions } from '../worker/temporal-connection';
 
 export class CliError extends Error {
   constructor(
@@ -13,9 +14,11 @@ export class CliError extends Error {
 }
 
 export async function connectClient(cfg: Config): Promise<Client> {
+  // Outside the try: a bad TLS setting is a ConfigError (exit 2), not "cannot reach Temporal".
+  const opts = connectionOptions(cfg);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS, connectTimeout: '5s' });
+    connection = await Connection.connect({ ...opts, connectTimeout: '5s' });
   } catch (err) {
     throw new CliError(
       `cannot reach Temporal at ${cfg.TEMPORAL_ADDRESS} (${(err as Error).message}).\n` +

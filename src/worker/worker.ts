@@ -13,6 +13,7 @@ import { defaultPolicy, parseHostList } from '../activities/download-policy';
 import { ensureFfmpeg } from '../media/ffmpeg';
 import { createOpenAI, createReplicate } from './clients';
 import { ensureSearchAttributes } from './search-attributes';
+import { connectionOptions, describeConnection } from './temporal-connection';
 
 export class WorkerConfigError extends Error {
   override name = 'WorkerConfigError';
@@ -40,8 +41,9 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   await mkdir(cfg.VIDFLOW_WORK_DIR, { recursive: true });
   await mkdir(cfg.VIDFLOW_OUTPUT_DIR, { recursive: true });
 
-  await ensureSearchAttributes({ address: cfg.TEMPORAL_ADDRESS }, cfg.TEMPORAL_NAMESPACE);
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const connOpts = connectionOptions(cfg);
+  await ensureSearchAttributes(connOpts, cfg.TEMPORAL_NAMESPACE);
+  const connection = await NativeConnection.connect(connOpts);
   // Not an inline literal: ActivityDeps (src/activities/index.ts) types `download` narrowly, and its
   // spread into createDownloadActivities passes allowedHosts through.
   const download: Omit<DownloadDeps, 'workDir'> = {
@@ -77,7 +79,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
     ...overrides,
   });
   log(
-    `worker: polling task queue ${cfg.TEMPORAL_TASK_QUEUE} on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}); ffmpeg ${ff.version}`,
+    `worker: polling task queue ${cfg.TEMPORAL_TASK_QUEUE} on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}); ffmpeg ${ff.version}`,
   );
   return { worker, connection };
 }
