@@ -22,6 +22,17 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
   fi
 fi
 
+# --- Chromium, for the Web UI test only (npm test sets VIDFLOW_SETUP_BROWSER=1) ---------------
+if [ "${VIDFLOW_SETUP_BROWSER:-}" = 1 ] && [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM_PATH:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing chromium for the Web UI test (apt-get install -y chromium)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    say "no chromium: the Web UI test will be skipped (install Debian's chromium, or set CHROMIUM_PATH)"
+  fi
+fi
+
 # --- Temporal binaries (found in the order: env var, PATH, project-local pip folder) ------------
 TOOLS=".vidflow/tools"
 need_pip=()
