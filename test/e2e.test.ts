@@ -81,6 +81,18 @@ test('a prompt becomes a 14.0 s video of three scenes in order, approved from th
   assert.equal(waiting.scenes?.length, 3);
   assert.equal((await emu.state()).replicate.predictionsCreated, 0, 'nothing is paid for before approval');
 
+  // A person steers with the CLI: a refused edit says why and exits non-zero; a good one sticks.
+  const badEdit = await vidflow(['edit', workflowId, '--scene', '9', '--prompt', 'nine'], env);
+  assert.equal(badEdit.code, 1);
+  assert.match(badEdit.stderr, /edit refused: there is no scene 9: the plan has 3/);
+  const edit = await vidflow(
+    ['edit', workflowId, '--scene', '3', '--prompt', 'the sun touches the horizon, orange sky'],
+    env,
+  );
+  assert.equal(edit.code, 0, edit.stderr);
+  const listed = await vidflow(['list', '--stage', 'awaiting_approval', '--json'], env);
+  assert.ok((JSON.parse(listed.stdout) as { workflowId: string }[]).some((r) => r.workflowId === workflowId));
+
   const signal = temporalCli([
     'workflow',
     'signal',
@@ -92,6 +104,11 @@ test('a prompt becomes a 14.0 s video of three scenes in order, approved from th
     'approve',
   ]);
   assert.equal(signal.code, 0, signal.stderr);
+
+  const watched = await vidflow(['watch', workflowId], env, 180_000);
+  assert.equal(watched.code, 0, watched.stderr);
+  assert.match(watched.stderr, /\n  3 █{20} ready/, 'a full bar for scene 3');
+  assert.match(watched.stdout, new RegExp(`${workflowId}\\.mp4`));
 
   const res = await vidflow(['result', workflowId, '--json'], env, 180_000);
   assert.equal(res.code, 0, res.stderr);
@@ -110,6 +127,7 @@ test('a prompt becomes a 14.0 s video of three scenes in order, approved from th
   const state = await emu.state();
   assert.equal(state.replicate.predictionsCreated, 3, 'exactly one prediction per scene');
   const mids = [2.0, 7.0, 12.0];
+  assert.equal(result.scenes[2]?.prompt, 'the sun touches the horizon, orange sky', 'the edit reached the generation');
   result.scenes.forEach((scene, i) => {
     const assigned = state.replicate.promptScenes[scene.prompt];
     assert.ok(assigned, `scene ${scene.index} was generated from its own prompt`);
