@@ -7,6 +7,7 @@ import type OpenAI from 'openai';
 import type Replicate from 'replicate';
 import { createCleanupActivities } from './cleanup';
 import { createDownloadActivities } from './download';
+import type { DownloadDeps } from './download';
 import { createGenerateActivities } from './generate';
 import type { GenerateDeps } from './generate';
 import { createPlanActivities } from './plan';
@@ -20,7 +21,7 @@ export interface ActivityDeps {
   outputDir: string;
   maxConcurrentStitches?: number;
   generate?: Omit<GenerateDeps, 'replicate'>;
-  download?: { maxBytes?: number; fetch?: typeof globalThis.fetch };
+  download?: Omit<DownloadDeps, 'workDir'>;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -8,7 +8,6 @@ import type { WorkerOptions } from '@temporalio/worker';
 import { mkdir } from 'node:fs/promises';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
-import type { DownloadDeps } from '../activities/download';
 import { defaultPolicy, parseHostList } from '../activities/download-policy';
 import { ensureFfmpeg } from '../media/ffmpeg';
 import { createOpenAI, createReplicate } from './clients';
@@ -44,14 +43,6 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   const connOpts = connectionOptions(cfg);
   await ensureSearchAttributes(connOpts, cfg.TEMPORAL_NAMESPACE);
   const connection = await NativeConnection.connect(connOpts);
-  // Not an inline literal: ActivityDeps (src/activities/index.ts) types `download` narrowly, and its
-  // spread into createDownloadActivities passes allowedHosts through.
-  const download: Omit<DownloadDeps, 'workDir'> = {
-    allowedHosts: cfg.VIDFLOW_DOWNLOAD_HOSTS
-      ? parseHostList(cfg.VIDFLOW_DOWNLOAD_HOSTS)
-      : [...defaultPolicy(cfg.REPLICATE_BASE_URL).allowedHosts],
-    maxBytes: Math.round(cfg.VIDFLOW_MAX_DOWNLOAD_MB * 1024 * 1024),
-  };
   const activities = createActivities({
     openai: createOpenAI(cfg),
     openaiModel: cfg.OPENAI_MODEL,
@@ -63,8 +54,18 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
       pollIntervalMs: cfg.VIDFLOW_POLL_INTERVAL_MS,
       maxConcurrentGenerations: cfg.VIDFLOW_MAX_CONCURRENT_GENERATIONS,
     },
-    download,
+    download: {
+      allowedHosts: cfg.VIDFLOW_DOWNLOAD_HOSTS
+        ? parseHostList(cfg.VIDFLOW_DOWNLOAD_HOSTS)
+        : [...defaultPolicy(cfg.REPLICATE_BASE_URL).allowedHosts],
+      maxBytes: Math.round(cfg.VIDFLOW_MAX_DOWNLOAD_MB * 1024 * 1024),
+    },
   });
+  // The clients hold the keys now. ffmpeg and any other child process inherit the environment,
+  // and have no use for them: keep secrets out of their reach (and out of /proc/<pid>/environ).
+  delete process.env.OPENAI_API_KEY;
+  delete process.env.REPLICATE_API_TOKEN;
+  delete process.env.TEMPORAL_API_KEY;
   const worker = await Worker.create({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,

@@ -7,7 +7,6 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { temporal } from '@temporalio/proto';
 import { findTemporalBinary, installHint } from '../../src/client/temporal-binary';
 import { VIDEO_STAGE } from '../../src/shared/names';
 
