@@ -107,7 +107,7 @@ test('a prompt becomes a 14.0 s video of three scenes in order, approved from th
 
   const watched = await vidflow(['watch', workflowId], env, 180_000);
   assert.equal(watched.code, 0, watched.stderr);
-  assert.match(watched.stderr, /\n  3 █{20} ready/, 'a full bar for scene 3');
+  assert.match(watched.stderr, /\n {2}3 █{20} ready/, 'a full bar for scene 3');
   assert.match(watched.stdout, new RegExp(`${workflowId}\\.mp4`));
 
   const res = await vidflow(['result', workflowId, '--json'], env, 180_000);
