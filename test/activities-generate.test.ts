@@ -94,10 +94,14 @@ test('lifecycle: creates one prediction with Kling fields and Cancel-After, hear
   const deadlineSecs = (Date.parse(p.deadline) - Date.parse(p.created_at)) / 1000;
   assert.ok(Math.abs(deadlineSecs - 900) < 2, `deadline is ${deadlineSecs} s after creation`);
 
-  assert.deepEqual(Object.keys(h.heartbeats[0] as object), ['creatingSince'], 'creatingSince before the create');
+  assert.deepEqual(
+    Object.keys(h.heartbeats[0] as object).sort(),
+    ['creatingSince', 'sceneIndex'],
+    'creatingSince before the create',
+  );
   assert.equal(getsWhenIdRecorded, 0, 'the prediction id was heartbeated before the first poll');
   assert.ok(rep().requests.get >= 1);
-  assert.deepEqual(lastHeartbeat(h), { predictionId: p.id, status: 'succeeded' });
+  assert.deepEqual(lastHeartbeat(h), { predictionId: p.id, status: 'succeeded', sceneIndex: 1 });
   assert.equal(rep().requests.create, 1);
 });
 
@@ -139,7 +143,7 @@ test('failed: PredictionFailed, retryable; a retry with that id in its heartbeat
   assert.equal(err.nonRetryable, false);
   const failedId = only().id;
   assert.match(err.message, new RegExp(failedId));
-  assert.deepEqual(lastHeartbeat(first.h), { predictionId: failedId, status: 'failed' });
+  assert.deepEqual(lastHeartbeat(first.h), { predictionId: failedId, status: 'failed', sceneIndex: 1 });
 
   const retry = generate(INPUT, { attempt: 2, heartbeatDetails: lastHeartbeat(first.h) });
   const r = await retry.result;
