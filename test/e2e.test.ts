@@ -188,3 +188,69 @@ test('invalid input is refused before anything starts, with the reason and exit 
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /scenes: .*6/);
 });
+
+test('an expired output URL regenerates that scene alone; the run completes', async () => {
+  // The first file request answers 404, as Replicate does an hour after a prediction.
+  await emu.configure({ replicate: { nextDownload: ['notFound'] } });
+  const before = (await emu.state()).replicate.predictionsCreated;
+  const started = await vidflow(['start', 'a lighthouse at dusk', '--auto-approve', '--json'], env);
+  assert.equal(started.code, 0, started.stderr);
+  const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
+  const res = await vidflow(['result', workflowId, '--json'], env, 180_000);
+  assert.equal(res.code, 0, res.stderr);
+  assert.ok(Math.abs(durationOf((JSON.parse(res.stdout) as { path: string }).path) - 14.0) <= 0.1);
+  assert.equal((await emu.state()).replicate.predictionsCreated - before, 4, 'three scenes plus one regeneration');
+  const status = JSON.parse((await vidflow(['status', workflowId, '--json'], env)).stdout) as {
+    scenes: { attempts: number }[];
+  };
+  assert.deepEqual(
+    status.scenes.map((s) => s.attempts).sort(),
+    [1, 1, 2],
+    'only the expired scene was generated again',
+  );
+});
+
+test('vidflow cancel stops the spend: in-flight predictions are cancelled at Replicate within 5 s', async () => {
+  await emu.configure({ replicate: { processingMs: 60_000 } });
+  try {
+    const started = await vidflow(['start', 'a slow glacier', '--auto-approve', '--json'], env);
+    const { workflowId } = JSON.parse(started.stdout) as { workflowId: string };
+    const inFlight = await eventually(
+      async () => {
+        const s = await emu.state();
+        const mine = s.replicate.predictions.filter((p) =>
+          Object.keys(s.replicate.promptScenes).includes(p.input.prompt),
+        );
+        const running = mine.filter((p) => p.status === 'processing' || p.status === 'starting');
+        return running.length === 3 ? running.map((p) => p.id) : undefined;
+      },
+      60_000,
+      'three predictions in flight',
+    );
+    const cancel = await vidflow(['cancel', workflowId], env);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    const t0 = Date.now(); // the cancel request has reached the server
+    await eventually(
+      async () => {
+        const s = await emu.state();
+        return inFlight.every((id) => s.replicate.predictions.find((p) => p.id === id)?.status === 'canceled');
+      },
+      15_000,
+      'predictions cancelled at Replicate',
+    );
+    const cancelledAfterMs = Date.now() - t0;
+    assert.ok(cancelledAfterMs < 5000, `cancelled at Replicate ${cancelledAfterMs} ms after the cancel request`);
+    const status = await eventually(
+      async () => {
+        const s = JSON.parse((await vidflow(['status', workflowId, '--json'], env)).stdout) as { stage: string };
+        return s.stage === 'cancelled' ? s : undefined;
+      },
+      30_000,
+      'stage cancelled',
+    );
+    assert.equal(status.stage, 'cancelled');
+    await assert.rejects(stat(join(env.VIDFLOW_WORK_DIR!, workflowId)), 'partial files removed');
+  } finally {
+    await emu.configure({ replicate: { processingMs: 800 } });
+  }
+});
