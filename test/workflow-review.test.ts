@@ -3,41 +3,22 @@
  * reason, re-planning with feedback, the cost limit, result review with redo of one scene, and a
  * flagged scene waiting for an edit.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import type { Activities } from '../src/activities';
 import { failure } from '../src/shared/failures';
 import { approveSignal, editSceneUpdate, redoSceneUpdate, rejectPlanUpdate, statusQuery } from '../src/shared/messages';
 import type { PipelineInputArgs, PipelineStatus, PlanInput } from '../src/shared/schemas';
 import { videoPipeline } from '../src/workflows';
 import { fakeActivities, newCalls } from './helpers/fake-activities';
-import { eventually, localEnv, uniqueTaskQueue, workflowBundle } from './helpers/temporal';
+import { eventually, workflowTestKit } from './helpers/temporal';
 
-let env: TestWorkflowEnvironment;
-before(async () => {
-  env = await localEnv();
-});
-after(async () => {
-  await env?.teardown();
-});
-
-async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = uniqueTaskQueue('review');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities,
-  });
-  return worker.runUntil(fn(taskQueue));
-}
+const kit = workflowTestKit('review');
+const withWorker = kit.withWorker.bind(kit);
 
 function start(taskQueue: string, args: PipelineInputArgs) {
-  return env.client.workflow.start(videoPipeline, { taskQueue, workflowId: `review-${taskQueue}`, args: [args] });
+  return kit.env.client.workflow.start(videoPipeline, { taskQueue, workflowId: `review-${taskQueue}`, args: [args] });
 }
 
 type Handle = Awaited<ReturnType<typeof start>>;

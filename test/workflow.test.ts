@@ -3,44 +3,23 @@
  * about the workflow (approval, concurrency, fallback, failure types, regeneration, cancellation),
  * not about OpenAI, Replicate or ffmpeg, which have their own tests.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import type { Activities } from '../src/activities';
 import { fakeActivities, newCalls } from './helpers/fake-activities';
 import { failure } from '../src/shared/failures';
 import { approveSignal, statusQuery } from '../src/shared/messages';
 import type { PipelineInputArgs } from '../src/shared/schemas';
 import { videoPipeline } from '../src/workflows';
-import { eventually, localEnv, uniqueTaskQueue, workflowBundle } from './helpers/temporal';
+import { eventually, workflowTestKit } from './helpers/temporal';
 
-let env: TestWorkflowEnvironment;
-before(async () => {
-  env = await localEnv();
-});
-after(async () => {
-  await env?.teardown();
-});
-
-async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = uniqueTaskQueue('wf');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities,
-    maxHeartbeatThrottleInterval: '200ms',
-  });
-  return worker.runUntil(fn(taskQueue));
-}
+const kit = workflowTestKit('wf');
+const withWorker = kit.withWorker.bind(kit);
 
 function start(taskQueue: string, args: PipelineInputArgs, id = `wf-${taskQueue}`) {
-  return env.client.workflow.start(videoPipeline, { taskQueue, workflowId: id, args: [args] });
+  return kit.env.client.workflow.start(videoPipeline, { taskQueue, workflowId: id, args: [args] });
 }
 
 describe('videoPipeline', () => {

@@ -3,10 +3,12 @@
  * address in TEMPORAL_TEST_ADDRESS (on 2 cores the SDK gives a server only 5 s to answer, so one
  * server per file is fragile); a test file run on its own starts a local one from the same binary.
  */
+import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
+import type { Activities } from '../../src/activities';
 import { findTemporalBinary, installHint } from '../../src/client/temporal-binary';
 import { VIDEO_STAGE } from '../../src/shared/names';
 
@@ -74,4 +76,38 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+/**
+ * One local environment for a test file (hooks registered here), and `withWorker`, which runs a
+ * worker with the given activities on a fresh task queue for the duration of `fn`.
+ */
+export function workflowTestKit(name: string) {
+  let env: TestWorkflowEnvironment | undefined;
+  before(async () => {
+    env = await localEnv();
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+  const kit = {
+    get env(): TestWorkflowEnvironment {
+      if (!env) throw new Error('the test environment is not ready (used outside a test?)');
+      return env;
+    },
+    async withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+      const taskQueue = uniqueTaskQueue(name);
+      const worker = await Worker.create({
+        connection: kit.env.nativeConnection,
+        namespace: kit.env.namespace ?? 'default',
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities,
+        // Cancellation reaches an activity through a heartbeat flush; don't wait 24 s for it.
+        maxHeartbeatThrottleInterval: '200ms',
+      });
+      return worker.runUntil(fn(taskQueue));
+    },
+  };
+  return kit;
 }
