@@ -238,6 +238,7 @@ export interface RunFfmpegOptions {
 }
 
 const TIME_RE = /time=\s*(-?)(\d+):(\d+):(\d+(?:\.\d+)?)/;
+const WRITE_ERROR_RE = /Error (writing trailer|closing file)|No space left on device|Disk quota exceeded/i;
 
 /**
  * Runs one ffmpeg command. On failure or abort the (partial) output is removed; on abort ffmpeg is
@@ -293,7 +294,23 @@ export async function runFfmpeg(opts: RunFfmpegOptions): Promise<void> {
         const diskFull = /No space left on device|ENOSPC/i.test(log + err.message);
         reject(new FfmpegRunError(`ffmpeg failed: ${lastMeaningfulLine(err.message)}`, log.slice(-4000), diskFull));
       });
-      cmd.on('end', () => resolveRun());
+      // ffmpeg 5.1 exits 0 when the disk fills up while it writes the trailer ("Error writing
+      // trailer … No space left on device"): a broken file that looks like success. Read its log.
+      const writeErrors: string[] = [];
+      cmd.on('stderr', (line: string) => {
+        if (WRITE_ERROR_RE.test(line)) writeErrors.push(line.trim());
+      });
+      cmd.on('end', () => {
+        if (writeErrors.length === 0) return resolveRun();
+        const log = writeErrors.join('\n');
+        reject(
+          new FfmpegRunError(
+            `ffmpeg could not write its output: ${writeErrors[0]}`,
+            log,
+            /No space left|ENOSPC/i.test(log),
+          ),
+        );
+      });
       cmd.run();
     });
   } catch (err) {

@@ -338,6 +338,10 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
+    // Only a playable file is renamed into place: the rename is what makes the video visible.
+    await probe(tmp).catch((err: unknown) => {
+      throw new FfmpegRunError(`ffmpeg wrote an unreadable file: ${(err as Error).message}`, '', false);
+    });
     await rename(tmp, output);
   } catch (err) {
     await rm(tmp, { force: true });
