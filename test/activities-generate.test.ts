@@ -8,7 +8,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledFailure } from '@temporalio/activity';
 import type { Info } from '@temporalio/activity';
-import { createGenerateActivities } from '../src/activities/generate';
+import { createGenerateActivities, MAX_MODEL_ATTEMPTS } from '../src/activities/generate';
 import type { GenerateDeps } from '../src/activities/generate';
 import { fromReplicateError } from '../src/activities/provider-errors';
 import { KLING_MODEL, startEmulators } from '../src/emulators';
@@ -134,6 +134,15 @@ test('adopt: an identical prediction created before creatingSince is not adopted
   const r = await result;
   assert.equal(rep().predictionsCreated, 2);
   assert.equal(r.predictionId, rep().predictions[1]!.id);
+});
+
+test('failed on the last model attempt: PredictionFailed becomes final (crashes keep their own, larger budget)', async () => {
+  emu.configure({ replicate: { nextOutcome: ['failed'] } });
+  const { result } = generate(INPUT, { attempt: MAX_MODEL_ATTEMPTS });
+  const err = await expectFailure(result, 'PredictionFailed');
+  assert.equal(err.nonRetryable, true);
+  assert.match(err.message, new RegExp(`attempt ${MAX_MODEL_ATTEMPTS}: giving up`));
+  assert.equal(rep().predictionsCreated, 1);
 });
 
 test('failed: PredictionFailed, retryable; a retry with that id in its heartbeat pays for a new prediction', async () => {

@@ -41,6 +41,9 @@ export interface GenerateDeps {
   lateCreateGraceMs?: number;
 }
 
+/** From this attempt on, a failed prediction fails the scene instead of paying for another one. */
+export const MAX_MODEL_ATTEMPTS = 3;
+
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
 const MODERATION = /\bE005\b|flagged as sensitive/i;
 
@@ -258,9 +261,15 @@ export function createGenerateActivities(deps: GenerateDeps) {
                 },
               );
             }
-            throw failure('PredictionFailed', `${tag}: prediction ${id} failed: ${reason}`, {
-              details: [{ predictionId: id }],
-            });
+            // The model's own failures are bounded here, by attempt, and not by the retry policy's
+            // maximumAttempts: that one must stay high, because worker crashes and heartbeat
+            // timeouts also use attempts and must never be what fails a run.
+            const final = ctx.info.attempt >= MAX_MODEL_ATTEMPTS;
+            throw failure(
+              'PredictionFailed',
+              `${tag}: prediction ${id} failed: ${reason}${final ? ` (attempt ${ctx.info.attempt}: giving up)` : ''}`,
+              { details: [{ predictionId: id }], ...(final ? { nonRetryable: true } : {}) },
+            );
           }
           default:
             throw failure('PredictionCanceled', `${tag}: prediction ${id} was ${prediction.status} at Replicate`, {

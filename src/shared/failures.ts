@@ -55,6 +55,8 @@ export const NON_RETRYABLE_TYPES = FAILURE_TYPES.filter((t) => FAILURES[t].nonRe
 export interface FailureOptions {
   details?: unknown[];
   cause?: Error;
+  /** Makes a normally retryable failure final (e.g. a retry budget the activity keeps itself). */
+  nonRetryable?: boolean;
   /** Overrides the retry policy's backoff for this attempt, e.g. from a Retry-After header. */
   nextRetryDelayMs?: number;
 }
@@ -64,7 +66,7 @@ export function failure(type: FailureType, message: string, opts: FailureOptions
   return ApplicationFailure.create({
     type,
     message,
-    nonRetryable: FAILURES[type].nonRetryable,
+    nonRetryable: opts.nonRetryable ?? FAILURES[type].nonRetryable,
     details: opts.details,
     ...(opts.cause ? { cause: opts.cause } : {}),
     nextRetryDelay: opts.nextRetryDelayMs,

@@ -69,7 +69,7 @@ const { planScenes } = proxyActivities<PlanActivities>({
  * A Kling clip takes 1–5 minutes plus queueing, and Replicate stops a prediction after 30 min.
  * The heartbeat timeout is what notices a dead worker: 30 s later another worker resumes polling
  * the same prediction (its id is in the heartbeat), so a crash costs seconds, not a second clip.
- * Failed predictions are retried with a new one a bounded number of times.
+ * Failed predictions are retried with a new one a bounded number of times (by the activity).
  */
 const { generateClip } = proxyActivities<GenerateActivities>({
   startToCloseTimeout: '35 minutes',
@@ -78,7 +78,9 @@ const { generateClip } = proxyActivities<GenerateActivities>({
     initialInterval: '5s',
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
-    maximumAttempts: 4,
+    // High on purpose: crashes and heartbeat timeouts use attempts too. The activity itself gives up
+    // on the model after MAX_MODEL_ATTEMPTS failed predictions.
+    maximumAttempts: 10,
     nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
   },
 });
@@ -102,7 +104,7 @@ const { stitchClips } = proxyActivities<StitchActivities>({
   retry: {
     initialInterval: '5s',
     backoffCoefficient: 2,
-    maximumAttempts: 3,
+    maximumAttempts: 5,
     nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
   },
 });
