@@ -1,0 +1,405 @@
+/**
+ * Load benchmark: K concurrent auto-approved runs on ONE worker process, everything real and local
+ * (its own Temporal dev server on a temp SQLite file, the emulators in their own process, a
+ * `vidflow worker` process, ffmpeg). The emulated generation latency L is split 1/3 starting,
+ * 2/3 processing.
+ *
+ *   npm run bench:load -- [--runs 20] [--latency-ms 3000] [--size 1280x720] [--keep]
+ *
+ * First a baseline: one run alone on the idle worker (end-to-end time, and last clip ready → done
+ * vs. the stitch activity's own duration, from the run's history). Then K runs at once: runs per
+ * minute, p50/p95 end-to-end, overhead over L, activity timeouts/retries across all histories,
+ * peak RSS of the worker process (VmRSS, every 250 ms) and, separately, of its children (ffmpeg).
+ * Goals are printed PASS/FAIL; the exit code is 0 unless the bench itself crashes.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startDevServer } from '../src/client/dev-server';
+import type { DevServer } from '../src/client/dev-server';
+import { inputFromFlags, startRun } from '../src/client/start';
+import { loadConfig } from '../src/config';
+import type { Config } from '../src/config';
+import type { videoPipeline } from '../src/workflows';
+import { freePort, pidsWithArg } from '../test/helpers/crash';
+import { startEmulatorProcess, startWorkerProcess } from '../test/helpers/processes';
+import type { EmulatorProcess, WorkerProcess } from '../test/helpers/processes';
+
+const EventType = temporal.api.enums.v1.EventType;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+const GOAL_RSS_MB = 300;
+const GOAL_TAIL_SLACK_S = 1;
+const SAMPLE_MS = 250;
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '20' },
+    'latency-ms': { type: 'string', default: '3000' },
+    size: { type: 'string', default: '1280x720' },
+    keep: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+function usage(msg: string): never {
+  process.stderr.write(`bench:load: ${msg}\n`);
+  process.exit(2);
+}
+
+const RUNS = Math.floor(Number(args.runs));
+if (!Number.isFinite(RUNS) || RUNS < 1) usage(`--runs must be a number >= 1, got ${args.runs}`);
+const L = Math.round(Number(args['latency-ms']));
+if (!Number.isFinite(L) || L < 0) usage(`--latency-ms must be a number >= 0, got ${args['latency-ms']}`);
+const sizeMatch = /^(\d+)x(\d+)$/.exec(args.size);
+if (!sizeMatch) usage(`--size must be WIDTHxHEIGHT, got ${args.size}`);
+const CLIP_W = Number(sizeMatch[1]);
+const CLIP_H = Number(sizeMatch[2]);
+
+const t0 = Date.now();
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const at = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s`;
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+
+// ---- RSS sampling from /proc ----------------------------------------------------------------
+
+function vmRssKb(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0; // gone
+  }
+}
+
+/** Direct children of `pid`, from /proc/<pid>/task/<tid>/children. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+        if (text) out.push(...text.split(/\s+/).map(Number));
+      } catch {
+        // thread ended
+      }
+    }
+  } catch {
+    // process ended
+  }
+  return out;
+}
+
+function descendantsOf(pid: number): number[] {
+  const all: number[] = [];
+  const queue = childrenOf(pid);
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    all.push(p);
+    queue.push(...childrenOf(p));
+  }
+  return all;
+}
+
+interface RssPeaks {
+  workerKb: number;
+  /** Peak of the children's summed RSS at one sample. */
+  childrenKb: number;
+  /** Most children alive at one sample. */
+  childrenMax: number;
+}
+
+function sampleRss(pid: number): { peaks: RssPeaks; reset(): void; stop(): void } {
+  const peaks: RssPeaks = { workerKb: 0, childrenKb: 0, childrenMax: 0 };
+  const tick = () => {
+    peaks.workerKb = Math.max(peaks.workerKb, vmRssKb(pid));
+    const kids = descendantsOf(pid);
+    const sum = kids.reduce((acc, k) => acc + vmRssKb(k), 0);
+    peaks.childrenKb = Math.max(peaks.childrenKb, sum);
+    peaks.childrenMax = Math.max(peaks.childrenMax, kids.length);
+  };
+  tick();
+  const timer = setInterval(tick, SAMPLE_MS);
+  return {
+    peaks,
+    reset() {
+      peaks.workerKb = 0;
+      peaks.childrenKb = 0;
+      peaks.childrenMax = 0;
+      tick();
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+// ---- History analysis -----------------------------------------------------------------------
+
+function timeMs(e: HistoryEvent | undefined): number | undefined {
+  const t = e?.eventTime;
+  if (!t) return undefined;
+  return Number(String(t.seconds ?? 0)) * 1000 + (t.nanos ?? 0) / 1e6;
+}
+
+interface RunHistory {
+  /** eventTime of the last downloadClip completion: the last clip is on the worker's disk. */
+  lastClipReadyMs?: number;
+  stitchScheduledMs?: number;
+  stitchStartedMs?: number;
+  stitchCompletedMs?: number;
+  doneMs?: number;
+  timeouts: number;
+  retries: number;
+  retried: string[];
+}
+
+function analyse(events: HistoryEvent[]): RunHistory {
+  const typeByScheduled = new Map<string, string>();
+  const h: RunHistory = { timeouts: 0, retries: 0, retried: [] };
+  for (const e of events) {
+    const id = String(e.eventId);
+    switch (e.eventType) {
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
+        const name = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
+        typeByScheduled.set(id, name);
+        if (name === 'stitchClips') h.stitchScheduledMs = timeMs(e);
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
+        const a = e.activityTaskStartedEventAttributes;
+        const name = typeByScheduled.get(String(a?.scheduledEventId)) ?? '?';
+        if (name === 'stitchClips') h.stitchStartedMs = timeMs(e);
+        const attempt = a?.attempt ?? 1;
+        if (attempt > 1) {
+          h.retries += attempt - 1;
+          h.retried.push(`${name}#${attempt}${a?.lastFailure?.message ? ` (${a.lastFailure.message})` : ''}`);
+        }
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
+        const name = typeByScheduled.get(String(e.activityTaskCompletedEventAttributes?.scheduledEventId));
+        if (name === 'downloadClip') h.lastClipReadyMs = timeMs(e);
+        if (name === 'stitchClips') h.stitchCompletedMs = timeMs(e);
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+        h.timeouts++;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+        h.doneMs = timeMs(e);
+        break;
+      default:
+        break;
+    }
+  }
+  return h;
+}
+
+async function historyOf(client: Client, workflowId: string): Promise<RunHistory> {
+  const history = await client.workflow.getHandle<typeof videoPipeline>(workflowId).fetchHistory();
+  return analyse(history.events ?? []);
+}
+
+// ---- Runs -----------------------------------------------------------------------------------
+
+interface RunOutcome {
+  workflowId: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+let runCounter = 0;
+async function oneRun(client: Client, cfg: Config, label: string): Promise<RunOutcome> {
+  const n = ++runCounter;
+  const colours = ['red', 'green', 'blue', 'golden', 'silver', 'violet', 'amber', 'teal'];
+  const prompt = `load bench ${label} run ${n} (${t0.toString(36)}): a ${colours[n % colours.length]} balloon over hills number ${n}`;
+  const workflowId = `bench-load-${t0.toString(36)}-${label}-${n}`;
+  const started = Date.now();
+  try {
+    const input = inputFromFlags(prompt, { 'auto-approve': true });
+    const { handle } = await startRun(client, cfg, input, workflowId);
+    await handle.result();
+    return { workflowId, ok: true, ms: Date.now() - started };
+  } catch (err) {
+    return { workflowId, ok: false, ms: Date.now() - started, error: rootMessage(err) };
+  }
+}
+
+function rootMessage(e: unknown): string {
+  let cur: unknown = e;
+  while (cur instanceof Error && cur.cause instanceof Error) cur = cur.cause;
+  return cur instanceof Error ? cur.message : String(cur);
+}
+
+/** Nearest-rank percentile. */
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+// ---- Main -----------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'vidflow-bench-load-'));
+  const dbFile = join(dir, 'temporal.db');
+  let server: DevServer | undefined;
+  let emu: EmulatorProcess | undefined;
+  let worker: WorkerProcess | undefined;
+  let connection: Connection | undefined;
+  let sampler: ReturnType<typeof sampleRss> | undefined;
+  let crashed = true;
+  try {
+    say(
+      `bench:load: ${RUNS} concurrent runs, generation latency L = ${L} ms (${Math.round(L / 3)} starting + ${Math.round((2 * L) / 3)} processing), clips ${CLIP_W}x${CLIP_H}`,
+    );
+    server = await startDevServer({ port: await freePort(), uiPort: await freePort(), detached: false, dbFile });
+    emu = await startEmulatorProcess({
+      replicate: {
+        startingMs: Math.round(L / 3),
+        processingMs: Math.round((2 * L) / 3),
+        clipWidth: CLIP_W,
+        clipHeight: CLIP_H,
+      },
+    });
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_TASK_QUEUE: `bench-load-${process.pid}-${t0.toString(36)}`,
+      OPENAI_API_KEY: 'sk-test-bench',
+      OPENAI_BASE_URL: emu.openaiBaseUrl,
+      REPLICATE_API_TOKEN: 'r8_test_bench',
+      REPLICATE_BASE_URL: emu.replicateBaseUrl,
+      VIDFLOW_OUTPUT_DIR: join(dir, 'out'),
+      VIDFLOW_WORK_DIR: join(dir, 'work'),
+      VIDFLOW_POLL_INTERVAL_MS: '250',
+    };
+    worker = startWorkerProcess(env);
+    await worker.ready;
+    const workerPid = worker.child.pid;
+    if (workerPid === undefined) throw new Error('worker process has no pid');
+    say(
+      `${at()}  dev server ${server.address}, worker pid ${workerPid} polling (task queue ${env.TEMPORAL_TASK_QUEUE})`,
+    );
+    sampler = sampleRss(workerPid);
+
+    const cfg = loadConfig(env);
+    connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+
+    // Baseline: one run alone on the idle worker.
+    const base = await oneRun(client, cfg, 'baseline');
+    if (!base.ok) throw new Error(`baseline run ${base.workflowId} failed: ${base.error ?? '?'}`);
+    const bh = await historyOf(client, base.workflowId);
+    const tailMs = bh.lastClipReadyMs !== undefined && bh.doneMs !== undefined ? bh.doneMs - bh.lastClipReadyMs : NaN;
+    const stitchMs =
+      bh.stitchStartedMs !== undefined && bh.stitchCompletedMs !== undefined
+        ? bh.stitchCompletedMs - bh.stitchStartedMs
+        : NaN;
+    const queueMs =
+      bh.stitchScheduledMs !== undefined && bh.stitchStartedMs !== undefined
+        ? bh.stitchStartedMs - bh.stitchScheduledMs
+        : NaN;
+    const toScheduleMs =
+      bh.lastClipReadyMs !== undefined && bh.stitchScheduledMs !== undefined
+        ? bh.stitchScheduledMs - bh.lastClipReadyMs
+        : NaN;
+    const afterStitchMs =
+      bh.stitchCompletedMs !== undefined && bh.doneMs !== undefined ? bh.doneMs - bh.stitchCompletedMs : NaN;
+    const baselinePeaks = { ...sampler.peaks };
+    say('');
+    say('baseline (1 run alone on the idle worker)');
+    say(`  end-to-end                 ${s(base.ms)}`);
+    say(`  last clip ready -> done    ${s(tailMs)}`);
+    say(`  stitch activity duration   ${s(stitchMs)} (started -> completed)`);
+    say(
+      `  tail breakdown             last clip -> stitch scheduled ${s(toScheduleMs)}, scheduled -> started ${s(queueMs)}, stitch ${s(stitchMs)}, stitch completed -> done ${s(afterStitchMs)}`,
+    );
+    say(`  worker peak RSS            ${mb(baselinePeaks.workerKb)} (children ${mb(baselinePeaks.childrenKb)})`);
+
+    // Load: K runs at once.
+    sampler.reset();
+    say('');
+    say(`${at()}  starting ${RUNS} concurrent runs`);
+    const loadStart = Date.now();
+    const outcomes = await Promise.all(
+      Array.from({ length: RUNS }, () =>
+        oneRun(client, cfg, 'load').then((o) => {
+          say(`${at()}  ${o.workflowId} ${o.ok ? 'completed' : `failed: ${o.error ?? '?'}`} in ${s(o.ms)}`);
+          return o;
+        }),
+      ),
+    );
+    const wallMs = Date.now() - loadStart;
+    sampler.stop();
+    const peaks = { ...sampler.peaks };
+
+    const histories = await Promise.all(outcomes.map((o) => historyOf(client, o.workflowId)));
+    const timeouts = histories.reduce((acc, h) => acc + h.timeouts, 0);
+    const retries = histories.reduce((acc, h) => acc + h.retries, 0);
+    const retried = histories.flatMap((h) => h.retried);
+    const completed = outcomes.filter((o) => o.ok);
+    const sorted = completed.map((o) => o.ms).sort((a, b) => a - b);
+    const p50 = percentile(sorted, 50);
+    const p95 = percentile(sorted, 95);
+    const loadTails = histories
+      .filter((h) => h.lastClipReadyMs !== undefined && h.doneMs !== undefined)
+      .map((h) => h.doneMs! - h.lastClipReadyMs!)
+      .sort((a, b) => a - b);
+
+    say('');
+    say(`load (${RUNS} concurrent runs, 1 worker)`);
+    say(`  completed                  ${completed.length}/${RUNS} in ${s(wallMs)}`);
+    say(`  throughput                 ${((completed.length / wallMs) * 60_000).toFixed(2)} runs/min`);
+    say(`  end-to-end p50 / p95       ${s(p50)} / ${s(p95)}`);
+    say(`  overhead over L (p50 - L)  ${s(p50 - L)}`);
+    say(`  last clip -> done p50/p95  ${s(percentile(loadTails, 50))} / ${s(percentile(loadTails, 95))}`);
+    say(
+      `  activity timeouts          ${timeouts} ActivityTaskTimedOut, ${retries} retried attempts${retried.length ? `: ${retried.join(', ')}` : ''}`,
+    );
+    say(`  worker peak RSS            ${mb(peaks.workerKb)} (VmRSS of pid ${workerPid}, every ${SAMPLE_MS} ms)`);
+    say(
+      `  children peak RSS          ${mb(peaks.childrenKb)} summed (ffmpeg/ffprobe; at most ${peaks.childrenMax} at once)`,
+    );
+
+    const allOk = completed.length === RUNS && timeouts === 0 && retries === 0;
+    const rssOk = peaks.workerKb <= GOAL_RSS_MB * 1024;
+    const tailOk = tailMs <= stitchMs + GOAL_TAIL_SLACK_S * 1000;
+    say('');
+    say('goals');
+    say(
+      `  ${verdict(allOk)}  all ${RUNS} completed with zero activity timeouts (${completed.length} completed, ${timeouts} timeouts, ${retries} retries)`,
+    );
+    say(`  ${verdict(rssOk)}  worker RSS <= ${GOAL_RSS_MB} MB (peak ${mb(peaks.workerKb)})`);
+    say(
+      `  ${verdict(tailOk)}  last clip -> done <= stitch + ${GOAL_TAIL_SLACK_S} s (baseline ${s(tailMs)} vs ${s(stitchMs)} + ${GOAL_TAIL_SLACK_S} s)`,
+    );
+    say(`total ${s(Date.now() - t0)}`);
+    crashed = false;
+  } finally {
+    sampler?.stop();
+    if (args.keep) say(`kept ${dir} (temp db, clips, videos)`);
+    if (crashed && worker) process.stderr.write(`--- worker log ---\n${worker.logs()}\n`);
+    await worker?.kill('SIGKILL');
+    await emu?.stop();
+    await connection?.close();
+    await server?.stop?.();
+    for (const pid of pidsWithArg(dbFile)) process.kill(pid, 'SIGKILL');
+    if (!args.keep) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:load: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
