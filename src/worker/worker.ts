@@ -5,7 +5,10 @@
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BUNDLE_FILE } from './bundle-main';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
 import { defaultPolicy, parseHostList } from '../activities/download-policy';
@@ -70,7 +73,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    ...workflowSource(),
     activities,
     // Cancellation reaches an activity only with a heartbeat flush; the default throttle
     // (0.8 × heartbeatTimeout = 24 s) would let a cancelled prediction run on that long.
@@ -83,4 +86,17 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
     `worker: polling task queue ${cfg.TEMPORAL_TASK_QUEUE} on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}); ffmpeg ${ff.version}`,
   );
   return { worker, connection };
+}
+
+/**
+ * Where the workflow code comes from. From dist/ (the production image) the bundle made by
+ * `npm run build` is loaded as is; from the TypeScript sources the SDK bundles at start, so a
+ * stale bundle can never run in development. VIDFLOW_WORKFLOW_BUNDLE names one explicitly.
+ */
+function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const prebuilt =
+    process.env.VIDFLOW_WORKFLOW_BUNDLE ??
+    (__filename.endsWith('.js') ? join(__dirname, '..', BUNDLE_FILE) : undefined);
+  if (prebuilt && existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };
+  return { workflowsPath: require.resolve('../workflows') };
 }
