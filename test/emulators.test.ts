@@ -18,6 +18,7 @@ import type { ApiError, Prediction } from 'replicate';
 import { z } from 'zod';
 import { inputKey, startEmulators } from '../src/emulators';
 import type { EmulatorConfigPatch, Emulators } from '../src/emulators';
+import { durationOf, frameColor } from './helpers/video';
 
 const run = promisify(execFile);
 
@@ -92,32 +93,12 @@ async function pollUntil(
 const terminal = (p: Prediction) => ['succeeded', 'failed', 'canceled', 'aborted'].includes(p.status);
 
 async function ffprobeDuration(file: string): Promise<number> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
-  return Number(stdout.trim());
+  return durationOf(file);
 }
 
 /** Average RGB of the top-left 8x8 corner of the first frame (away from the moving white box). */
 async function cornerColour(file: string): Promise<number[]> {
-  const { stdout } = await run(
-    'ffmpeg',
-    [
-      '-v',
-      'error',
-      '-i',
-      file,
-      '-vf',
-      'crop=8:8:0:0,scale=1:1',
-      '-frames:v',
-      '1',
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      '-',
-    ],
-    { encoding: 'buffer' },
-  );
-  return [...stdout.subarray(0, 3)];
+  return frameColor(file, 0, { size: 8 });
 }
 
 // ---- OpenAI ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import { fileArg, probe } from '../src/media/ffmpeg';
 import { ClipError, StitchOptionsError, stitchClips } from '../src/media/stitch';
 import { makeTestClip, sceneColor } from '../src/media/testclip';
 import type { TestClipOptions } from '../src/media/testclip';
+import { colorDistance, frameColor } from './helpers/video';
 
 const run = promisify(execFile);
 let dir: string;
@@ -31,34 +32,11 @@ function clip(opts: Omit<TestClipOptions, 'path'> & { name?: string }): Promise<
   return makeTestClip({ width: 320, height: 180, path: join(dir, name ?? `clip-${++clipNo}.mp4`), ...rest });
 }
 
-/** Average RGB of a `size`² patch at (x, y) of the frame at time t. */
 async function rgbAt(file: string, t: number, x = 0, y = 0, size = 16): Promise<[number, number, number]> {
-  const { stdout } = await run(
-    'ffmpeg',
-    [
-      '-v',
-      'error',
-      '-ss',
-      String(t),
-      '-i',
-      fileArg(file),
-      '-frames:v',
-      '1',
-      '-vf',
-      `crop=${size}:${size}:${x}:${y},scale=1:1`,
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      '-',
-    ],
-    { encoding: 'buffer' },
-  );
-  return [stdout[0] ?? -1, stdout[1] ?? -1, stdout[2] ?? -1];
+  return frameColor(file, t, { x, y, size });
 }
 
-const dist = (a: readonly number[], b: readonly number[]) =>
-  Math.hypot((a[0] ?? 0) - (b[0] ?? 0), (a[1] ?? 0) - (b[1] ?? 0), (a[2] ?? 0) - (b[2] ?? 0));
+const dist = colorDistance;
 
 function assertColor(actual: readonly number[], scene: number, what: string): void {
   const want = sceneColor(scene);

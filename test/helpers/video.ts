@@ -1,5 +1,6 @@
 /** Reading videos in tests: duration and the colour of a frame, through ffprobe/ffmpeg. */
 import { execFileSync } from 'node:child_process';
+import { fileArg } from '../../src/media/ffmpeg';
 
 export function durationOf(file: string): number {
   const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], {
@@ -8,19 +9,22 @@ export function durationOf(file: string): number {
   return Number(out.trim());
 }
 
-/** Average RGB of a 16×16 patch at the top-left corner at time `t` (away from the test clips' moving box). */
-export function frameColor(file: string, t: number): [number, number, number] {
+/**
+ * Average RGB of a `size`² patch at (x, y) of the frame at time `t`; the default, the top-left
+ * corner, is away from the test clips' moving white box.
+ */
+export function frameColor(file: string, t: number, { x = 0, y = 0, size = 16 } = {}): [number, number, number] {
   const buf = execFileSync('ffmpeg', [
     '-v',
     'error',
     '-ss',
     String(t),
     '-i',
-    file,
+    fileArg(file),
     '-frames:v',
     '1',
     '-vf',
-    'crop=16:16:0:0,scale=1:1',
+    `crop=${size}:${size}:${x}:${y},scale=1:1`,
     '-f',
     'rawvideo',
     '-pix_fmt',
