@@ -53,6 +53,41 @@ if [ ${#need_pip[@]} -gt 0 ]; then
   fi
 fi
 
+# --- moto, an S3-compatible server for the artifact store tests (PyPI, into .vidflow/moto) ------
+# Only S3 and the server's own dependencies: `moto[server]` would pull every AWS service's (350 MB).
+MOTO_DIR=".vidflow/moto"
+MOTO_SPEC="moto[s3]==5.1.22 flask==3.1.3 flask-cors==6.0.5"
+install_moto() {
+  rm -rf "$MOTO_DIR"
+  # shellcheck disable=SC2086 # MOTO_SPEC is a list of requirements
+  if "$1" -m venv "$MOTO_DIR" >/dev/null 2>&1 && [ -x "$MOTO_DIR/bin/pip" ]; then
+    "$MOTO_DIR/bin/pip" install --quiet --disable-pip-version-check $MOTO_SPEC
+  else
+    # No venv module (Debian without python3-venv): a plain folder and a launcher that points
+    # Python at it.
+    rm -rf "$MOTO_DIR"
+    "$1" -m pip install --quiet --disable-pip-version-check --target "$MOTO_DIR/lib" $MOTO_SPEC || return 1
+    mkdir -p "$MOTO_DIR/bin"
+    printf '#!/bin/sh\nPYTHONPATH="%s/lib${PYTHONPATH:+:$PYTHONPATH}" exec "%s" -m moto.server "$@"\n' \
+      "$(pwd)/$MOTO_DIR" "$1" >"$MOTO_DIR/bin/moto_server"
+    chmod +x "$MOTO_DIR/bin/moto_server"
+  fi
+}
+if [ -z "${MOTO_SERVER_PATH:-}" ] && [ "$(cat "$MOTO_DIR/.installed" 2>/dev/null)" != "$MOTO_SPEC" ]; then
+  PY=$(command -v python3 || command -v python || true)
+  if [ -z "$PY" ]; then
+    say "no python3: the S3 artifact store tests will be skipped"
+  else
+    say "installing $MOTO_SPEC from PyPI into $MOTO_DIR"
+    if install_moto "$PY"; then
+      echo "$MOTO_SPEC" >"$MOTO_DIR/.installed"
+    else
+      rm -rf "$MOTO_DIR"
+      say "could not install moto: the S3 artifact store tests will fail until it is installed"
+    fi
+  fi
+fi
+
 # --- npm dependencies (npm ci only when the lock file changed since the last install) -----------
 stamp="node_modules/.vidflow-lock-hash"
 want=$(sha256sum package-lock.json | cut -d' ' -f1)

@@ -49,6 +49,12 @@ export const EnvSchema = z.object({
   VIDFLOW_DOWNLOAD_HOSTS: optionalText,
   /** Largest clip the worker downloads, in MB (checked by Content-Length and while streaming). */
   VIDFLOW_MAX_DOWNLOAD_MB: z.coerce.number().positive().max(100_000).default(500),
+  /** Artifact store (docs/production.md): set to upload finished videos to this S3 bucket. */
+  VIDFLOW_S3_BUCKET: optionalText,
+  VIDFLOW_S3_PREFIX: z.string().trim().default('videos/'),
+  /** An S3-compatible server (MinIO, …); path-style addressing is used when set. */
+  VIDFLOW_S3_ENDPOINT: optionalUrl,
+  VIDFLOW_S3_REGION: z.string().trim().min(1).default('us-east-1'),
   DEBUG: optionalText,
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
 });

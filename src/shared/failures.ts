@@ -45,6 +45,8 @@ export const FAILURES = {
   ApprovalTimedOut: { nonRetryable: true },
   /** The estimated cost is above the run's --max-cost. */
   CostLimitExceeded: { nonRetryable: true },
+  /** The finished video is neither on the worker that published it nor in the artifact store. */
+  OutputMissing: { nonRetryable: true },
 } as const satisfies Record<string, { nonRetryable: boolean }>;
 
 export type FailureType = keyof typeof FAILURES;
