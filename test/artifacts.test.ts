@@ -13,11 +13,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createPublishActivities } from '../src/activities/publish';
 import type { PublishVideoInput } from '../src/activities/publish';
-import { outputVideoPath } from '../src/activities/paths';
+import { outputVideoPath, safeStem } from '../src/activities/paths';
 import { createLocalStore, fileUri } from '../src/artifacts/local-store';
 import { createS3Store } from '../src/artifacts/s3-store';
 import { ArtifactError, createArtifactStore } from '../src/artifacts/store';
 import type { ArtifactErrorKind, ArtifactStore } from '../src/artifacts/store';
+import { downloadResult } from '../src/client/download-result';
+import { CliError } from '../src/client/connection';
 import { EnvSchema } from '../src/config';
 import { expectFailure, harness } from './helpers/activity-env';
 import { freePort } from './helpers/crash';
@@ -123,6 +125,46 @@ describe('local folder store', () => {
     assert.equal(s3.describe(), 'S3 s3://bkt/videos/ at http://127.0.0.1:9000 (path-style), region us-east-1');
     assert.ok(!s3.describe().includes(TEST_AWS_ENV.AWS_SECRET_ACCESS_KEY));
     assert.ok(!s3.describe().includes(TEST_AWS_ENV.AWS_ACCESS_KEY_ID));
+  });
+});
+
+describe('vidflow result --download (downloadResult)', () => {
+  test('a result without artifactUri falls back to its path here; default file ./<id>.mp4; progress lines', async () => {
+    const path = await stitched(join(dir, 'cli-1'), 'run-cli-1');
+    const cwd = process.cwd();
+    const work = join(dir, 'cli-1-cwd');
+    await mkdir(work, { recursive: true });
+    process.chdir(work);
+    try {
+      const lines: string[] = [];
+      const saved = await downloadResult(config({}), 'run cli/1', { path }, { progress: (l) => lines.push(l) });
+      assert.equal(saved.path, join(work, `${safeStem('run cli/1')}.mp4`));
+      assert.equal(saved.sizeBytes, SIZE);
+      assert.ok((await readFile(saved.path)).equals(video));
+      assert.ok(
+        lines.some((l) => l.includes('100 %')),
+        lines.join('\n'),
+      );
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  test('a video on another machine is a CliError (exit 1) naming host, path and the S3 settings', async () => {
+    await assert.rejects(
+      downloadResult(
+        config({}),
+        'run-cli-2',
+        { path: '/data/output/run-cli-2.mp4', artifactUri: 'file://worker-b/data/output/run-cli-2.mp4' },
+        { out: join(dir, 'cli-2.mp4') },
+      ),
+      (err: unknown) => {
+        assert.ok(err instanceof CliError);
+        assert.equal(err.exitCode, 1);
+        assert.match(err.message, /host worker-b at \/data\/output\/run-cli-2\.mp4.*VIDFLOW_S3_BUCKET/);
+        return true;
+      },
+    );
   });
 });
 
@@ -285,6 +327,18 @@ describe('S3 store against a real S3-compatible server (moto)', { skip }, () => 
     );
     const closed = `http://127.0.0.1:${await freePort()}`;
     await expectArtifactError(storeFor(outputDir, undefined, s3.bucket, closed).put(path, 'run-s3-5'), 'unavailable');
+  });
+
+  test('vidflow result --download fetches an s3:// artifact through the configured store', async () => {
+    const outputDir = join(dir, 's3-cli');
+    const path = await stitched(outputDir, 'run-s3-cli');
+    const { uri } = await storeFor(outputDir).put(path, 'run-s3-cli');
+    await rm(path);
+    const cfg = config(s3.env);
+    const out = join(dir, 's3-cli-dl', 'mine.mp4');
+    const saved = await downloadResult(cfg, 'run-s3-cli', { path, artifactUri: uri }, { out });
+    assert.deepEqual(saved, { path: out, sizeBytes: SIZE, uri });
+    assert.ok((await readFile(out)).equals(video));
   });
 
   describe('publishVideo activity', () => {

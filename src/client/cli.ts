@@ -13,6 +13,7 @@ import { installLogging } from '../worker/logging';
 import { createVidflowWorker, WorkerConfigError } from '../worker/worker';
 import type { videoPipeline } from '../workflows';
 import { CliError, connectClient } from './connection';
+import { downloadResult } from './download-result';
 import { serverAnswers, startDevServer, stopDevServer } from './dev-server';
 import { listRuns } from './list';
 import { runCommand } from './run';
@@ -36,6 +37,7 @@ Usage:
   vidflow redo <id> --scene N [--prompt "..."]      regenerate one scene and stitch again (review)
   vidflow cancel <id>                               cancel it (stops paid predictions)
   vidflow result <id> [--json]                      wait for the video
+  vidflow result <id> --download [--out FILE]       wait, then fetch the video here (artifact store)
   vidflow stitch <clips...> --out FILE [--transition fade] [--fade 0.5] [--fps N] [--size WxH]
   vidflow server [stop]                             start (or stop) the local Temporal dev server
 
@@ -170,10 +172,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'result': {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { json: { type: 'boolean' } },
+        options: { json: { type: 'boolean' }, download: { type: 'boolean' }, out: { type: 'string' } },
         allowPositionals: true,
       });
       const id = one(positionals, 'workflow id');
+      if (values.out !== undefined && !values.download) throw new CliError('--out goes with --download', 2);
       const handle = await handleFor(cfg, id);
       let result: PipelineResult;
       try {
@@ -183,9 +186,28 @@ export async function main(argv: string[]): Promise<number> {
         throw e;
       }
       const { path, durationSeconds, sizeBytes, scenes } = result;
+      // Until PipelineResult declares it: results of older runs do not have it.
+      const artifactUri = (result as { artifactUri?: string }).artifactUri;
+      if (values.download) {
+        const saved = await downloadResult(
+          cfg,
+          id,
+          { path, ...(artifactUri ? { artifactUri } : {}) },
+          {
+            out: values.out,
+            progress: err,
+          },
+        );
+        out(
+          values.json
+            ? JSON.stringify({ path: saved.path, sizeBytes: saved.sizeBytes, artifactUri: saved.uri, durationSeconds })
+            : `${saved.path} (${(saved.sizeBytes / 1e6).toFixed(2)} MB)`,
+        );
+        return 0;
+      }
       out(
         values.json
-          ? JSON.stringify({ path, durationSeconds, sizeBytes, scenes })
+          ? JSON.stringify({ path, durationSeconds, sizeBytes, scenes, ...(artifactUri ? { artifactUri } : {}) })
           : `${path} (${durationSeconds.toFixed(2)} s, ${(sizeBytes / 1e6).toFixed(2)} MB)`,
       );
       return 0;
