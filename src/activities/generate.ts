@@ -13,8 +13,14 @@
  * - Only a cancellation the workflow asked for cancels the prediction at Replicate. A worker
  *   shutdown, a timeout or a reset also cancel the activity; then the prediction must live on so
  *   the next attempt can resume it, or every redeploy would pay twice.
+ * - A worker that begins a graceful shutdown (`vidflow worker` on SIGTERM calls
+ *   `handOverGenerations()`) does not poll through its grace time: the prediction runs at
+ *   Replicate whoever polls it, so each generation fails its attempt at once with a retryable
+ *   `WorkerShutdown` (the last heartbeat, with the prediction id, goes with the failure) and the
+ *   next attempt resumes the same prediction on another worker after the retry backoff. Without
+ *   this the SDK would cancel it only when the grace time (10 s) is over.
  */
-import { CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type Replicate from 'replicate';
 import type { Prediction } from 'replicate';
 import { failure } from '../shared/failures';
@@ -39,6 +45,46 @@ export interface GenerateDeps {
   maxConcurrentGenerations?: number;
   /** After a cancel during the create request: how long to look for the prediction it may have made. */
   lateCreateGraceMs?: number;
+  /**
+   * Aborted when this worker begins to shut down: in-flight generations hand over at once (see the
+   * module comment). Default: the process-wide signal that `handOverGenerations()` aborts.
+   */
+  stopping?: AbortSignal;
+}
+
+const processStopping = new AbortController();
+
+/**
+ * This worker process is shutting down (SIGTERM): every generation it runs, or is about to start,
+ * hands over to another worker now instead of at the end of the grace time. Idempotent.
+ */
+export function handOverGenerations(): void {
+  processStopping.abort();
+}
+
+/** Failure type of a generation handed over by a stopping worker: retryable, like the SDK's own. */
+export const HANDOVER_FAILURE_TYPE = 'WorkerShutdown';
+
+function handover(tag: string, what: string): ApplicationFailure {
+  return ApplicationFailure.retryable(
+    `${tag}: this worker is shutting down; ${what} (handed over to the next attempt)`,
+    HANDOVER_FAILURE_TYPE,
+  );
+}
+
+/** Waits `ms`, or less if `stopping` aborts; rejects like ctx.sleep when the activity is cancelled. */
+async function nap(ctx: Context, ms: number, stopping: AbortSignal): Promise<void> {
+  if (stopping.aborted) return;
+  let onStop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    onStop = resolve;
+    stopping.addEventListener('abort', onStop, { once: true });
+  });
+  try {
+    await Promise.race([ctx.sleep(ms), stopped]);
+  } finally {
+    stopping.removeEventListener('abort', onStop);
+  }
 }
 
 /** From this attempt on, a failed prediction fails the scene instead of paying for another one. */
@@ -67,6 +113,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
   const deadline = deps.predictionDeadlineSeconds ?? 30 * 60;
   const orphanPages = deps.orphanSearchPages ?? 3;
   const lateCreateGraceMs = deps.lateCreateGraceMs ?? 3000;
+  const stopping = deps.stopping ?? processStopping.signal;
   // A NaN from a mistyped setting would make every `used >= max` false, i.e. no cap at all.
   const cap = deps.maxConcurrentGenerations;
   const slots = new Slots(cap !== undefined && Number.isFinite(cap) ? Math.max(1, Math.floor(cap)) : 8);
@@ -82,7 +129,10 @@ export function createGenerateActivities(deps: GenerateDeps) {
     ctx.heartbeat(previous);
     const beat = setInterval(() => ctx.heartbeat(previous), pollMin);
     try {
-      await slots.wait(ctx.cancellationSignal);
+      await slots.wait(AbortSignal.any([ctx.cancellationSignal, stopping]));
+    } catch (err) {
+      if (stopping.aborted && !ctx.cancellationSignal.aborted) throw handover(tag, 'it had not started yet');
+      throw err;
     } finally {
       clearInterval(beat);
     }
@@ -175,6 +225,12 @@ export function createGenerateActivities(deps: GenerateDeps) {
       });
       const signal = ctx.cancellationSignal;
       const previous = ctx.info.heartbeatDetails as (GenerateHeartbeat & { creatingSince?: string }) | undefined;
+      if (stopping.aborted) {
+        // A task that reached this worker as it began to stop: leave it, and the previous
+        // attempt's details, to a worker that stays.
+        if (previous) ctx.heartbeat(previous);
+        throw handover(tag, 'it had not started yet');
+      }
 
       await acquireSlot(ctx, tag, previous);
       try {
@@ -219,7 +275,12 @@ export function createGenerateActivities(deps: GenerateDeps) {
           let wait = pollMin;
           let lastStatus = prediction.status;
           while (!TERMINAL.has(prediction.status)) {
-            await ctx.sleep(wait); // rejects with CancelledFailure when the activity is cancelled
+            await nap(ctx, wait, stopping); // rejects with CancelledFailure when the activity is cancelled
+            if (stopping.aborted) {
+              // The last heartbeat (this prediction's id) goes to the server with the failure.
+              ctx.log.info(`${tag}: worker stopping; prediction ${id} lives on for the next attempt`);
+              throw handover(tag, `prediction ${id} (${prediction.status}) lives on`);
+            }
             wait = Math.min(pollMax, Math.round(wait * 1.5));
             prediction = await call(() => replicate.predictions.get(id, { signal }));
             ctx.heartbeat({

@@ -6,6 +6,7 @@ import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, webUiRunUrl } from '../config';
 import type { Config } from '../config';
+import { handOverGenerations } from '../activities/generate';
 import { stitchCommand } from '../media/stitch-cli';
 import { approveSignal, statusQuery } from '../shared/messages';
 import type { PipelineResult } from '../shared/schemas';
@@ -80,6 +81,9 @@ export async function main(argv: string[]): Promise<number> {
       parseArgs({ args: rest, options: {}, allowPositionals: false });
       installLogging({ debug: Boolean(cfg.DEBUG), format: cfg.LOG_FORMAT });
       const { worker } = await createVidflowWorker({ cfg, log: err });
+      // A redeploy's SIGTERM (the SDK starts the graceful shutdown on it too): generations hand over
+      // at once, their predictions live on at Replicate; other activities get the grace time.
+      process.once('SIGTERM', handOverGenerations);
       await worker.run();
       return 0;
     }
