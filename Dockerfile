@@ -35,7 +35,13 @@ RUN apt-get update \
 
 # VIDFLOW_DIST=1: bin/vidflow.js runs the compiled dist/ (the image carries no src/).
 # The work and output folders are volumes; docker-compose.yml mounts named volumes on them.
+# Memory (measured by `npm run bench:load`, which runs the worker with these same settings): V8's
+# young generation capped at 2 MB per semi-space instead of 16 (each isolate, the workflow
+# thread's too, otherwise keeps 32 MB of new space committed), and two malloc arenas instead of up
+# to 8 per core for the native threads (Temporal Core, libuv).
 ENV NODE_ENV=production \
+    NODE_OPTIONS="--max-semi-space-size=2" \
+    MALLOC_ARENA_MAX=2 \
     VIDFLOW_DIST=1 \
     VIDFLOW_WORK_DIR=/data/work \
     VIDFLOW_OUTPUT_DIR=/data/output

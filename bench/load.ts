@@ -4,7 +4,16 @@
  * `vidflow worker` process, ffmpeg). The emulated generation latency L is split 1/3 starting,
  * 2/3 processing.
  *
- *   npm run bench:load -- [--runs 20] [--latency-ms 3000] [--size 1280x720] [--keep]
+ *   npm run bench:load -- [--runs 20] [--latency-ms 3000] [--size 1280x720] [--keep] [--source]
+ *
+ * The worker runs as the production image runs it: `node bin/vidflow.js worker` on the compiled
+ * dist/ with the workflow bundle `npm run build` makes (built first when src/ is newer than it).
+ * `--source` runs it from the TypeScript sources instead (tsx, webpack bundling at start). Its
+ * environment has the image's memory settings, read from the Dockerfile's ENV (NODE_ENV,
+ * NODE_OPTIONS, MALLOC_ARENA_MAX); `--node-options "..."` replaces NODE_OPTIONS to try others.
+ * A small probe (--require) records the worker's process.memoryUsage() at its peak RSS, so the
+ * report says how much of it is the main V8 heap and how much is native (Temporal Core, the
+ * workflow thread's isolate, code, malloc).
  *
  * First a baseline: one run alone on the idle worker (end-to-end time, and last clip ready → done
  * vs. the stitch activity's own duration, from the run's history). Then K runs at once: runs per
@@ -14,8 +23,9 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,7 +36,7 @@ import { loadConfig } from '../src/config';
 import type { Config } from '../src/config';
 import type { videoPipeline } from '../src/workflows';
 import { freePort, pidsWithArg } from '../test/helpers/crash';
-import { startEmulatorProcess, startWorkerProcess } from '../test/helpers/processes';
+import { ROOT, startEmulatorProcess, startWorkerProcess } from '../test/helpers/processes';
 import type { EmulatorProcess, WorkerProcess } from '../test/helpers/processes';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -42,6 +52,8 @@ const { values: args } = parseArgs({
     'latency-ms': { type: 'string', default: '3000' },
     size: { type: 'string', default: '1280x720' },
     keep: { type: 'boolean', default: false },
+    source: { type: 'boolean', default: false },
+    'node-options': { type: 'string' },
   },
   strict: true,
 });
@@ -66,6 +78,86 @@ const at = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s`;
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+
+// ---- The worker as production runs it: dist/ -------------------------------------------------
+
+/** The newest modification time under `dir` (recursive), in ms. */
+function newestMtimeMs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtimeMs(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Runs `npm run build` unless dist/ is newer than every source file. The workflow bundle is the
+ * build's last step, so its time stamps the whole build; package.json and the tsconfigs count too.
+ */
+function ensureBuilt(): void {
+  const bundle = join(ROOT, 'dist', 'workflow-bundle.js');
+  const cli = join(ROOT, 'dist', 'client', 'cli.js');
+  const sourcesMs = Math.max(
+    newestMtimeMs(join(ROOT, 'src')),
+    ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((f) => statSync(join(ROOT, f)).mtimeMs),
+  );
+  if (existsSync(bundle) && existsSync(cli) && statSync(bundle).mtimeMs >= sourcesMs) {
+    say(`dist/ is up to date (workflow bundle ${new Date(statSync(bundle).mtimeMs).toISOString()})`);
+    return;
+  }
+  say('dist/ is missing or older than src/: npm run build');
+  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`npm run build exited ${r.status ?? r.signal ?? '?'}`);
+}
+
+/** The settings of the image's `ENV` that shape the worker's memory, read from the Dockerfile. */
+function imageMemoryEnv(): Record<string, string> {
+  const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const env: Record<string, string> = {};
+  for (const name of ['NODE_ENV', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX']) {
+    const m = new RegExp(`\\b${name}=(?:"([^"]*)"|(\\S+))`).exec(text);
+    if (m) env[name] = m[1] ?? m[2]!;
+  }
+  return env;
+}
+
+/** Preloaded into the worker: its memoryUsage() and main-isolate heap spaces at its peak RSS. */
+const MEM_PROBE = `'use strict';
+const fs = require('node:fs');
+const v8 = require('node:v8');
+let peak = 0;
+setInterval(() => {
+  const m = process.memoryUsage();
+  if (m.rss <= peak) return;
+  peak = m.rss;
+  const spaces = {};
+  for (const s of v8.getHeapSpaceStatistics()) spaces[s.space_name] = s.space_size;
+  fs.writeFileSync(process.env.VIDFLOW_BENCH_MEM_FILE, JSON.stringify({ ...m, spaces }));
+}, ${SAMPLE_MS}).unref();
+`;
+
+interface MemAtPeak {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  spaces: Record<string, number>;
+}
+
+function describeMemAtPeak(file: string): string {
+  let m: MemAtPeak;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as MemAtPeak;
+  } catch {
+    return 'no probe data';
+  }
+  const B = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+  const newSpace = m.spaces.new_space ?? 0;
+  const oldSpace = (m.spaces.old_space ?? 0) + (m.spaces.large_object_space ?? 0);
+  return `rss ${B(m.rss)} = main V8 heap ${B(m.heapTotal)} (used ${B(m.heapUsed)}; new space ${B(newSpace)}, old + large ${B(oldSpace)}) + buffers/external ${B(m.external)} + the rest ${B(m.rss - m.heapTotal - m.external)} (Temporal Core, workflow thread isolate, code, malloc)`;
+}
 
 // ---- RSS sampling from /proc ----------------------------------------------------------------
 
@@ -259,7 +351,11 @@ async function main(): Promise<void> {
     say(
       `bench:load: ${RUNS} concurrent runs, generation latency L = ${L} ms (${Math.round(L / 3)} starting + ${Math.round((2 * L) / 3)} processing), clips ${CLIP_W}x${CLIP_H}`,
     );
+    if (!args.source) ensureBuilt();
     server = await startDevServer({ port: await freePort(), uiPort: await freePort(), detached: false, dbFile });
+    const probeFile = join(dir, 'mem-probe.js');
+    const memFile = join(dir, 'mem-at-peak.json');
+    await writeFile(probeFile, MEM_PROBE);
     emu = await startEmulatorProcess({
       replicate: {
         startingMs: Math.round(L / 3),
@@ -280,14 +376,27 @@ async function main(): Promise<void> {
       VIDFLOW_OUTPUT_DIR: join(dir, 'out'),
       VIDFLOW_WORK_DIR: join(dir, 'work'),
       VIDFLOW_POLL_INTERVAL_MS: '250',
+      // bin/vidflow.js on dist/, as in the image (where src/ is absent); --source: tsx on src/.
+      VIDFLOW_DIST: args.source ? '0' : '1',
+      VIDFLOW_BENCH_MEM_FILE: memFile,
     };
+    const image = imageMemoryEnv();
+    if (args['node-options'] !== undefined) image.NODE_OPTIONS = args['node-options'];
+    Object.assign(env, image);
+    env.NODE_OPTIONS = `${image.NODE_OPTIONS ?? ''} --require ${probeFile}`.trim();
+    say(
+      `worker environment from the Dockerfile: ${Object.entries(image)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(' ')}`,
+    );
     worker = startWorkerProcess(env);
     await worker.ready;
     const workerPid = worker.child.pid;
     if (workerPid === undefined) throw new Error('worker process has no pid');
     say(
-      `${at()}  dev server ${server.address}, worker pid ${workerPid} polling (task queue ${env.TEMPORAL_TASK_QUEUE})`,
+      `${at()}  dev server ${server.address}, worker pid ${workerPid} polling (task queue ${env.TEMPORAL_TASK_QUEUE}), from ${args.source ? 'src/ (tsx, bundling at start)' : 'dist/ (prebuilt workflow bundle)'}`,
     );
+    say(`${at()}  worker idle RSS ${mb(vmRssKb(workerPid))}`);
     sampler = sampleRss(workerPid);
 
     const cfg = loadConfig(env);
@@ -368,6 +477,7 @@ async function main(): Promise<void> {
     say(
       `  children peak RSS          ${mb(peaks.childrenKb)} summed (ffmpeg/ffprobe; at most ${peaks.childrenMax} at once)`,
     );
+    say(`  worker at its peak         ${describeMemAtPeak(memFile)}`);
 
     const allOk = completed.length === RUNS && timeouts === 0 && retries === 0;
     const rssOk = peaks.workerKb <= GOAL_RSS_MB * 1024;
