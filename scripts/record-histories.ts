@@ -4,7 +4,11 @@
  * JSON under test/histories/. Re-record only for a deliberate, patched change; the point of the
  * files is that old histories keep replaying through new code.
  *
- *   TEMPORAL_TEST_ADDRESS=127.0.0.1:7233 npx tsx scripts/record-histories.ts
+ *   TEMPORAL_TEST_ADDRESS=127.0.0.1:7233 npx tsx scripts/record-histories.ts [SET]
+ *
+ * SET names a new set (files `<scenario>-<SET>.json`), recorded beside the older ones, which stay:
+ * each set guards the code paths of the workflow version it was recorded with (e.g. `affinity`:
+ * runs that claim a home worker, plus `moved`, where the first home never answers).
  */
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
@@ -13,6 +17,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { findTemporalBinary } from '../src/client/temporal-binary';
 import { failure } from '../src/shared/failures';
 import { approveSignal, statusQuery } from '../src/shared/messages';
+import type { PipelineInputArgs } from '../src/shared/schemas';
 import { videoPipeline } from '../src/workflows';
 import { fakeActivities, newCalls } from '../test/helpers/fake-activities';
 import { eventually, localEnv, uniqueTaskQueue, workflowBundle } from '../test/helpers/temporal';
@@ -24,6 +29,10 @@ async function main(): Promise<void> {
   if (!cli) throw new Error('no Temporal CLI found');
   const env = await localEnv();
   const outDir = 'test/histories';
+  const set = process.argv[2];
+  if (set !== undefined && !/^[a-z0-9-]+$/.test(set)) throw new Error(`SET must be lower-case letters, digits, -`);
+  const fileName = (scenario: string) => `${outDir}/${scenario}${set ? `-${set}` : ''}.json`;
+  let movedClaims = 0;
   await mkdir(outDir, { recursive: true });
   let expired = false;
   const calls = newCalls();
@@ -49,6 +58,13 @@ async function main(): Promise<void> {
       }
       return base.generateClip(input);
     },
+    claimWorker: async () => {
+      // `moved`: the first home claimed never answers, so the run moves after its workerTimeout.
+      if (Context.current().info.workflowExecution?.workflowId.includes('moved') && movedClaims++ === 0) {
+        return { taskQueue: `${taskQueue}-nobody`, workerId: 'gone' };
+      }
+      return base.claimWorker();
+    },
     planScenes: async (input) => {
       if (input.prompt.includes('fallback')) throw failure('ProviderAuth', 'OPENAI_API_KEY was rejected (401)');
       return base.planScenes(input);
@@ -68,11 +84,12 @@ async function main(): Promise<void> {
       name: string,
       prompt: string,
       steer: (h: ReturnType<typeof env.client.workflow.getHandle>) => Promise<void>,
+      extra: Partial<PipelineInputArgs> = {},
     ) => {
       const handle = await env.client.workflow.start(videoPipeline, {
         taskQueue,
         workflowId: `record-${name}-${stamp}`,
-        args: [{ prompt }],
+        args: [{ prompt, ...extra }],
       });
       await steer(handle);
       await handle.result().catch(() => undefined);
@@ -86,7 +103,7 @@ async function main(): Promise<void> {
         },
       );
       if (r.status !== 0) throw new Error(`temporal workflow show failed: ${r.stderr}`);
-      await writeFile(`${outDir}/${name}.json`, r.stdout);
+      await writeFile(fileName(name), r.stdout);
       const events = (JSON.parse(r.stdout) as { events: unknown[] }).events.length;
       console.log(`recorded ${name}: ${events} events`);
     };
@@ -102,6 +119,7 @@ async function main(): Promise<void> {
       await eventually(async () => (await h.query(statusQuery)).stage === 'generating');
       await h.cancel();
     });
+    if (set) await run('moved', 'a harbour at dawn', approve, { workerTimeout: '1s' });
   });
   await env.teardown();
 }

@@ -40,6 +40,17 @@ export const EnvSchema = z.object({
   REPLICATE_BASE_URL: optionalUrl,
   VIDFLOW_OUTPUT_DIR: z.string().min(1).default('./output_videos'),
   VIDFLOW_WORK_DIR: z.string().min(1).default('./.vidflow/work'),
+  /**
+   * Names this worker's own task queue (`<queue>@<id>`), where the steps that need a run's clips on
+   * disk go. Default: the host name plus a hash of the work folder, stable across restarts.
+   */
+  VIDFLOW_WORKER_ID: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits and . _ : - only, at most 100')
+      .optional(),
+  ),
   VIDFLOW_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(2000),
   /** Per-worker cap on predictions in flight, to stay under the provider's concurrency limits. */
   VIDFLOW_MAX_CONCURRENT_GENERATIONS: z.coerce.number().int().min(1).default(8),

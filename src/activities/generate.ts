@@ -24,6 +24,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import type Replicate from 'replicate';
 import type { Prediction } from 'replicate';
 import { failure } from '../shared/failures';
+import type { FailureType } from '../shared/failures';
 import { MODELS, resolveModelId } from '../shared/models';
 import type { GenerateClipInput, GenerateClipResult, GenerateHeartbeat } from '../shared/schemas';
 import { fromReplicateError } from './provider-errors';
@@ -63,7 +64,7 @@ export function handOverGenerations(): void {
 }
 
 /** Failure type of a generation handed over by a stopping worker: retryable, like the SDK's own. */
-export const HANDOVER_FAILURE_TYPE = 'WorkerShutdown';
+export const HANDOVER_FAILURE_TYPE: FailureType = 'WorkerShutdown';
 
 function handover(tag: string, what: string): ApplicationFailure {
   return ApplicationFailure.retryable(

@@ -5,12 +5,17 @@
  */
 import type OpenAI from 'openai';
 import type Replicate from 'replicate';
+import { createAffinityActivities } from './affinity';
+import type { AffinityDeps } from './affinity';
 import { createCleanupActivities } from './cleanup';
 import { createDownloadActivities } from './download';
 import type { DownloadDeps } from './download';
 import { createGenerateActivities } from './generate';
 import type { GenerateDeps } from './generate';
 import { createPlanActivities } from './plan';
+import { createPublishActivities } from './publish';
+import type { ArtifactStore } from '../artifacts/store';
+import { createLocalStore } from '../artifacts/local-store';
 import { createStitchActivities } from './stitch';
 
 export interface ActivityDeps {
@@ -22,6 +27,9 @@ export interface ActivityDeps {
   maxConcurrentStitches?: number;
   generate?: Omit<GenerateDeps, 'replicate'>;
   download?: Omit<DownloadDeps, 'workDir'>;
+  affinity?: AffinityDeps;
+  /** Where finished videos are published; default: the local output folder, as is. */
+  artifacts?: ArtifactStore;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -31,6 +39,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createDownloadActivities({ workDir: deps.workDir, ...deps.download }),
     ...createStitchActivities({ outputDir: deps.outputDir, maxConcurrentStitches: deps.maxConcurrentStitches }),
     ...createCleanupActivities({ workDir: deps.workDir }),
+    ...createAffinityActivities(deps.affinity ?? {}),
+    ...createPublishActivities({
+      store: deps.artifacts ?? createLocalStore({ outputDir: deps.outputDir }),
+      outputDir: deps.outputDir,
+    }),
   };
 }
 

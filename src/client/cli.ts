@@ -44,7 +44,7 @@ Usage:
 
 Start options: --scenes 1-6 (3)  --seconds 5|10 (5)  --aspect 16:9|9:16|1:1  --model kling-v2.5-turbo-pro
                --transition SECONDS (0.5)  --id WORKFLOW_ID  --auto-approve
-               --approval-timeout 24h  --max-cost USD  --review-result
+               --approval-timeout 24h  --max-cost USD  --review-result  --worker-timeout 1m
 Configuration: environment or .env (see .env.example). DEBUG=1 for detail.`;
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -189,9 +189,8 @@ export async function main(argv: string[]): Promise<number> {
         if (e instanceof WorkflowFailedError) throw new CliError(`run ${id} failed: ${rootMessage(e)}`);
         throw e;
       }
-      const { path, durationSeconds, sizeBytes, scenes } = result;
-      // Until PipelineResult declares it: results of older runs do not have it.
-      const artifactUri = (result as { artifactUri?: string }).artifactUri;
+      // Results of runs from before worker affinity have neither worker nor artifactUri.
+      const { path, durationSeconds, sizeBytes, scenes, worker, artifactUri } = result;
       if (values.download) {
         const saved = await downloadResult(
           cfg,
@@ -211,8 +210,16 @@ export async function main(argv: string[]): Promise<number> {
       }
       out(
         values.json
-          ? JSON.stringify({ path, durationSeconds, sizeBytes, scenes, ...(artifactUri ? { artifactUri } : {}) })
-          : `${path} (${durationSeconds.toFixed(2)} s, ${(sizeBytes / 1e6).toFixed(2)} MB)`,
+          ? JSON.stringify({
+              path,
+              durationSeconds,
+              sizeBytes,
+              scenes,
+              ...(worker ? { worker } : {}),
+              ...(artifactUri ? { artifactUri } : {}),
+            })
+          : // With a remote store the worker's copy is gone: name where the video is now.
+            `${artifactUri && !artifactUri.startsWith('file:') ? artifactUri : path} (${durationSeconds.toFixed(2)} s, ${(sizeBytes / 1e6).toFixed(2)} MB${worker ? `, stitched by ${worker}` : ''})`,
       );
       return 0;
     }

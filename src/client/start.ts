@@ -29,6 +29,7 @@ export const START_OPTIONS = {
   'approval-timeout': { type: 'string' },
   'max-cost': { type: 'string' },
   'review-result': { type: 'boolean' },
+  'worker-timeout': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -69,6 +70,7 @@ export interface StartFlags {
   'approval-timeout'?: string | undefined;
   'max-cost'?: string | undefined;
   'review-result'?: boolean | undefined;
+  'worker-timeout'?: string | undefined;
 }
 
 function num(flag: string, v: string | undefined): number | undefined {
@@ -93,6 +95,7 @@ export function inputFromFlags(prompt: string | undefined, flags: StartFlags): P
     ...(flags['approval-timeout'] !== undefined ? { approvalTimeout: flags['approval-timeout'] } : {}),
     ...(flags['max-cost'] !== undefined ? { maxCostUsd: num('max-cost', flags['max-cost'].replace(/^\$/, '')) } : {}),
     ...(flags['review-result'] ? { reviewResult: true } : {}),
+    ...(flags['worker-timeout'] !== undefined ? { workerTimeout: flags['worker-timeout'] } : {}),
   };
   const parsed = PipelineInputSchema.safeParse(raw);
   if (!parsed.success) throw new CliError(`invalid input: ${describeZodError(parsed.error)}`, 2);

@@ -45,6 +45,10 @@ export const FAILURES = {
   ApprovalTimedOut: { nonRetryable: true },
   /** The estimated cost is above the run's --max-cost. */
   CostLimitExceeded: { nonRetryable: true },
+  /** A stopping worker (SIGTERM) handed its generation over: retried at once elsewhere, same prediction. */
+  WorkerShutdown: { nonRetryable: false },
+  /** The workers holding a run's clips kept disappearing (each move re-downloads them): bounded. */
+  WorkerLost: { nonRetryable: true },
   /** The finished video is neither on the worker that published it nor in the artifact store. */
   OutputMissing: { nonRetryable: true },
 } as const satisfies Record<string, { nonRetryable: boolean }>;

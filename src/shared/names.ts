@@ -9,3 +9,12 @@ export const WORKFLOW_TYPE = 'videoPipeline';
 
 /** Keyword search attribute holding the stage, so `temporal workflow list --query` can find runs. */
 export const VIDEO_STAGE = defineSearchAttributeKey('VideoStage', 'KEYWORD');
+
+/**
+ * A worker's own task queue, for the steps of a run that need the files on its disk. Stable for
+ * a given worker id, so a worker restarted on the same machine (same work folder) finds its queue
+ * and its files again.
+ */
+export function workerTaskQueue(sharedQueue: string, workerId: string): string {
+  return `${sharedQueue}@${workerId}`;
+}

@@ -47,6 +47,15 @@ export const ApprovalTimeoutSchema = z
   .refine((s) => parseDurationMs(s) !== undefined, 'approvalTimeout must be a duration such as 5s, 15m or 24h')
   .refine((s) => (parseDurationMs(s) ?? 0) >= 1000, 'approvalTimeout must be at least 1s');
 
+/**
+ * How long a disk-bound step (download, stitch, publish) waits to be picked up by the worker
+ * holding the run's clips before the run moves to another worker and fetches its clips again.
+ */
+export const WorkerTimeoutSchema = z
+  .string()
+  .refine((s) => parseDurationMs(s) !== undefined, 'workerTimeout must be a duration such as 30s or 2m')
+  .refine((s) => (parseDurationMs(s) ?? 0) >= 1000, 'workerTimeout must be at least 1s');
+
 export const MAX_FEEDBACK_CHARS = 2000;
 
 export const PipelineInputSchema = z
@@ -64,6 +73,7 @@ export const PipelineInputSchema = z
     maxCostUsd: z.number().positive().optional(),
     /** Wait in `reviewing_result` after stitching, so single scenes can be redone. */
     reviewResult: z.boolean().default(false),
+    workerTimeout: WorkerTimeoutSchema.default('1m'),
   })
   .strict()
   .refine((i) => i.transitionSeconds < i.sceneSeconds, {
@@ -160,12 +170,20 @@ export interface PipelineStatus {
   estimatedCostUsd: number;
   maxCostUsd?: number;
   scenes: SceneState[];
+  /** The worker holding this run's clips (its id, from the claim). */
+  worker?: string;
   output?: OutputInfo;
+  /** Where the finished video can be fetched from (`vidflow result --download`): file:// or s3://. */
+  artifactUri?: string;
   error?: string;
 }
 
 export interface PipelineResult extends OutputInfo {
   workflowId: string;
+  /** The worker that stitched the video; `path` is on its disk. */
+  worker?: string;
+  /** Where the video can be fetched from any machine with access to the store (file:// or s3://). */
+  artifactUri?: string;
   scenes: { index: number; prompt: string; predictionId: string }[];
 }
 

@@ -1,16 +1,21 @@
 /**
- * Creates the vidflow worker: one task queue serving the workflow and its activities, with the
- * activities built from configuration. Used by `vidflow worker` (its own process) and by
- * `vidflow run` (in-process).
+ * Creates the vidflow worker: the shared task queue serves the workflow and every activity; the
+ * worker's own queue (`<queue>@<worker id>`) serves the steps that need a run's clips on this
+ * disk (download, stitch, publish, cleanup), sent there by the workflow after `claimWorker`.
+ * Used by `vidflow worker` (its own process) and by `vidflow run` (in-process).
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { workerTaskQueue } from '../shared/names';
 import { BUNDLE_FILE } from './bundle-main';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
+import { createArtifactStore } from '../artifacts/store';
 import { defaultPolicy, parseHostList } from '../activities/download-policy';
 import { ensureFfmpeg } from '../media/ffmpeg';
 import { createOpenAI, createReplicate } from './clients';
@@ -28,8 +33,53 @@ export interface VidflowWorkerOptions {
   overrides?: Partial<WorkerOptions>;
 }
 
+/**
+ * The two SDK workers of one vidflow worker process, run and stopped together. They share the
+ * connection and the activity objects, so the per-worker caps (stitches, generations) hold across both.
+ */
+export class VidflowWorker {
+  constructor(
+    readonly shared: Worker,
+    readonly own: Worker,
+    readonly workerId: string,
+  ) {}
+
+  get ownTaskQueue(): string {
+    return this.own.options.taskQueue;
+  }
+
+  /** Resolves when both have stopped (shutdown(), or SIGINT/SIGTERM, which the SDK routes to every worker). */
+  async run(): Promise<void> {
+    const runs = [this.shared.run(), this.own.run()];
+    try {
+      await Promise.all(runs);
+    } catch (err) {
+      this.shutdown();
+      await Promise.allSettled(runs);
+      throw err;
+    }
+  }
+
+  shutdown(): void {
+    for (const w of [this.shared, this.own]) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  getState(): ReturnType<Worker['getState']> {
+    return this.shared.getState();
+  }
+}
+
+/** Host name plus the work folder: stable across restarts, different for two workers on one host. */
+export function defaultWorkerId(workDir: string): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .slice(0, 60) || 'host';
+  return `${host}-${createHash('sha256').update(resolve(workDir)).digest('hex').slice(0, 6)}`;
+}
+
 export async function createVidflowWorker({ cfg, log = console.error, overrides = {} }: VidflowWorkerOptions): Promise<{
-  worker: Worker;
+  worker: VidflowWorker;
   connection: NativeConnection;
 }> {
   if (!cfg.REPLICATE_API_TOKEN) {
@@ -46,7 +96,12 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   const connOpts = connectionOptions(cfg);
   await ensureSearchAttributes(connOpts, cfg.TEMPORAL_NAMESPACE);
   const connection = await NativeConnection.connect(connOpts);
+  const artifacts = createArtifactStore(cfg);
+  const workerId = cfg.VIDFLOW_WORKER_ID ?? defaultWorkerId(cfg.VIDFLOW_WORK_DIR);
+  const ownQueue = workerTaskQueue(cfg.TEMPORAL_TASK_QUEUE, workerId);
   const activities = createActivities({
+    affinity: { homeQueue: ownQueue, workerId },
+    artifacts,
     openai: createOpenAI(cfg),
     openaiModel: cfg.OPENAI_MODEL,
     replicate: createReplicate(cfg),
@@ -69,11 +124,9 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   delete process.env.OPENAI_API_KEY;
   delete process.env.REPLICATE_API_TOKEN;
   delete process.env.TEMPORAL_API_KEY;
-  const worker = await Worker.create({
+  const common = {
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue: cfg.TEMPORAL_TASK_QUEUE,
-    ...workflowSource(),
     activities,
     // Cancellation reaches an activity only with a heartbeat flush; the default throttle
     // (0.8 × heartbeatTimeout = 24 s) would let a cancelled prediction run on that long.
@@ -81,11 +134,14 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
     // A redeploy (SIGTERM) lets in-flight activities finish or hand over instead of waiting out heartbeat timeouts.
     shutdownGraceTime: '10 seconds',
     ...overrides,
-  });
+  } satisfies Partial<WorkerOptions>;
+  const shared = await Worker.create({ ...common, taskQueue: cfg.TEMPORAL_TASK_QUEUE, ...workflowSource() });
+  // Activities only: no workflow code, so no second bundle or isolate.
+  const own = await Worker.create({ ...common, taskQueue: ownQueue });
   log(
-    `worker: polling task queue ${cfg.TEMPORAL_TASK_QUEUE} on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}); ffmpeg ${ff.version}`,
+    `worker: polling task queues ${cfg.TEMPORAL_TASK_QUEUE} and ${ownQueue} (worker id ${workerId}) on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}); ffmpeg ${ff.version}; videos to ${artifacts.describe()}`,
   );
-  return { worker, connection };
+  return { worker: new VidflowWorker(shared, own, workerId), connection };
 }
 
 /**

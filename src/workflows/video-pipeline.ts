@@ -16,14 +16,18 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { AffinityActivities } from '../activities/affinity';
 import type { PlanActivities } from '../activities/plan';
 import type { GenerateActivities } from '../activities/generate';
 import type { DownloadActivities } from '../activities/download';
 import type { StitchActivities } from '../activities/stitch';
 import type { CleanupActivities } from '../activities/cleanup';
+import type { PublishActivities } from '../activities/publish';
 import { failure, NON_RETRYABLE_TYPES } from '../shared/failures';
 import type { FailureType } from '../shared/failures';
 import { fallbackScenes } from '../shared/fallback-plan';
@@ -85,8 +89,20 @@ const { generateClip } = proxyActivities<GenerateActivities>({
   },
 });
 
+/**
+ * Picks the worker that will hold this run's clips (its "home"): whichever worker takes the task
+ * answers with its own task queue. No schedule-to-start timeout: with no worker up, waiting is right.
+ */
+const { claimWorker } = proxyActivities<AffinityActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
+});
+
+// The disk-bound steps below run on the home worker's own queue (see homeActivities). Their
+// schedule-to-start timeout (the run's workerTimeout) is what notices that the home is gone.
+
 /** Downloads stream a few MB; the heartbeat timeout catches a stalled connection well before the URL expires. */
-const { downloadClip } = proxyActivities<DownloadActivities>({
+const DOWNLOAD_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
   retry: {
@@ -95,25 +111,60 @@ const { downloadClip } = proxyActivities<DownloadActivities>({
     maximumAttempts: 5,
     nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
   },
-});
+};
 
 /** Stitching is CPU-bound ffmpeg work of seconds to minutes; ffmpeg errors on the inputs are not retried. */
-const { stitchClips } = proxyActivities<StitchActivities>({
+const STITCH_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '20 minutes',
-  heartbeatTimeout: '60 seconds',
+  // The stitcher beats with each percent of output (and every 5 s while it waits for a slot), so
+  // 20 s of silence means the worker is gone: then the retry waits workerTimeout for it to return.
+  heartbeatTimeout: '20 seconds',
   retry: {
     initialInterval: '5s',
     backoffCoefficient: 2,
     maximumAttempts: 5,
     nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
   },
-});
+};
+
+/** Uploading the video to the artifact store (a no-op for the local folder store). */
+const PUBLISH_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '60 seconds',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+  },
+};
 
 /** Housekeeping: must never fail a finished run, so a short timeout and a few tries. */
-const { removeWorkFiles } = proxyActivities<CleanupActivities>({
+const CLEANUP_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 3 },
-});
+};
+
+/** The disk-bound steps on a given worker's queue, each failing after `scheduleToStartMs` unclaimed. */
+function homeActivities(taskQueue: string, scheduleToStartMs: number) {
+  const pin = { taskQueue, scheduleToStartTimeout: scheduleToStartMs };
+  const { downloadClip } = proxyActivities<DownloadActivities>({ ...DOWNLOAD_OPTIONS, ...pin });
+  const { stitchClips } = proxyActivities<StitchActivities>({ ...STITCH_OPTIONS, ...pin });
+  const { publishVideo } = proxyActivities<PublishActivities>({ ...PUBLISH_OPTIONS, ...pin });
+  const { removeWorkFiles } = proxyActivities<CleanupActivities>({ ...CLEANUP_OPTIONS, ...pin });
+  return { downloadClip, stitchClips, publishVideo, removeWorkFiles };
+}
+
+type HomeActivities = ReturnType<typeof homeActivities>;
+type DiskBoundActivities = Omit<HomeActivities, 'publishVideo'> & { publishVideo?: HomeActivities['publishVideo'] };
+
+/** Runs started before worker affinity: every step on the workflow's own queue, as they were recorded. */
+// (Proxies have no own keys to spread: each function is taken by name.)
+const legacyActivities: DiskBoundActivities = {
+  downloadClip: proxyActivities<DownloadActivities>(DOWNLOAD_OPTIONS).downloadClip,
+  stitchClips: proxyActivities<StitchActivities>(STITCH_OPTIONS).stitchClips,
+  removeWorkFiles: proxyActivities<CleanupActivities>(CLEANUP_OPTIONS).removeWorkFiles,
+};
 
 /** A clip whose URL expired, or that came back unplayable, is generated again at most this often. */
 export const MAX_REGENERATIONS = 2;
@@ -128,6 +179,26 @@ const REGENERATE_ON: FailureType[] = ['OutputExpired', 'InvalidClip'];
  * (test/histories) still replay. Remove with deprecatePatch once no run started before it is open.
  */
 const PATCH_APPROVAL_TIMEOUT = 'approval-timeout';
+const PATCH_WORKER_AFFINITY = 'worker-affinity';
+
+/** Times a run may move to another worker after its home disappeared (each move re-downloads its clips). */
+export const MAX_WORKER_MOVES = 5;
+
+/** Where a run's clips live: a worker's own queue, or (old runs) the shared queue. */
+interface Home {
+  taskQueue: string;
+  workerId?: string;
+  acts: DiskBoundActivities;
+}
+
+/** True when a step on a home queue was never picked up: the worker holding the clips is gone. */
+function homeWasLost(err: unknown): boolean {
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === 'SCHEDULE_TO_START'
+  );
+}
 
 function failureTypeOf(err: unknown): string | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -167,6 +238,14 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
   let rejection: string | undefined;
   const redoQueue: RedoSceneArgs[] = [];
   const clips = new Map<number, ClipFile>();
+  /** Each scene's output URL: moving to another worker downloads it again without paying again. */
+  const outputs = new Map<number, string>();
+  /** The home queue each downloaded clip lives on. */
+  const clipHome = new Map<number, string>();
+  let home: Home | undefined;
+  let claiming: Promise<Home> | undefined;
+  let moves = 0;
+  const legacyHome: Home = { taskQueue: workflowInfo().taskQueue, acts: legacyActivities };
 
   setHandler(statusQuery, () => state);
   setHandler(approveSignal, () => {
@@ -261,7 +340,9 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
     for (const s of state.scenes) {
       lines.push(`- scene ${s.index}/${n}: ${s.status}${s.attempts > 1 ? ` (attempt ${s.attempts})` : ''}`);
     }
+    if (state.worker) lines.push(`worker: ${state.worker}`);
     if (state.output) lines.push(`output: ${state.output.path} (${state.output.durationSeconds.toFixed(1)} s)`);
+    if (state.artifactUri) lines.push(`artifact: ${state.artifactUri}`);
     if (state.error) lines.push(`error: ${state.error}`);
     setCurrentDetails(lines.join('\n'));
   }
@@ -283,13 +364,7 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
     for (;;) {
       if (clips.size === n) {
         setStage('stitching');
-        state.output = await stitchClips.executeWithOptions({ summary: `stitch ${n} clips` }, [
-          {
-            workflowId,
-            clips: state.scenes.map((s) => clips.get(s.index)!.path),
-            transitionSeconds: input.transitionSeconds,
-          },
-        ]);
+        await stitchAtHome();
         delete state.error;
       }
       if (!input.reviewResult) break;
@@ -313,18 +388,23 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
         const scene = state.scenes[redo.index - 1]!;
         if (redo.prompt) scene.prompt = redo.prompt;
         clips.delete(scene.index);
+        outputs.delete(scene.index); // a redo is a new prediction, not a new download of the old one
         return scene;
       });
       setStage('generating');
       await produceScenes(scenes);
     }
 
-    await removeWorkFiles({ workflowId }).catch((err: unknown) => log.warn(`cleanup failed: ${messageOf(err)}`));
+    await (home ?? legacyHome).acts
+      .removeWorkFiles({ workflowId })
+      .catch((err: unknown) => log.warn(`cleanup failed: ${messageOf(err)}`));
     setStage('completed');
     const output = state.output!;
     return {
       workflowId,
       ...output,
+      ...(state.worker ? { worker: state.worker } : {}),
+      ...(state.artifactUri ? { artifactUri: state.artifactUri } : {}),
       scenes: state.scenes.map((s) => ({ index: s.index, prompt: s.prompt, predictionId: s.predictionId ?? '' })),
     };
   } catch (err) {
@@ -333,7 +413,7 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
       // The run is cancelled, but tidying up must still happen: outside the cancelled scope.
       await CancellationScope.nonCancellable(async () => {
         setStage('cancelled');
-        await removeWorkFiles({ workflowId }).catch(() => undefined);
+        await (home ?? legacyHome).acts.removeWorkFiles({ workflowId }).catch(() => undefined);
       });
       throw err;
     }
@@ -447,30 +527,43 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
     }
   }
 
+  /**
+   * Generates a scene (unless its output URL is already known) and downloads it to the run's home
+   * worker. An expired or unplayable output is generated again; a home that vanished is replaced
+   * and the download repeated there, without a new prediction.
+   */
   async function produceScene(scene: SceneState): Promise<ClipFile | undefined> {
     const tag = `scene ${scene.index}/${n}`;
-    for (let round = 0; ; round++) {
-      scene.status = 'generating';
-      scene.attempts++;
-      refreshDetails();
+    for (let round = 0; ;) {
+      let at: Home | undefined;
       try {
-        const gen = await generateClip.executeWithOptions({ summary: `generate ${tag}` }, [
-          {
-            workflowId,
-            sceneIndex: scene.index,
-            sceneCount: n,
-            prompt: scene.prompt,
-            model: input.model,
-            seconds: input.sceneSeconds,
-            aspectRatio: input.aspectRatio,
-          },
-        ]);
-        scene.predictionId = gen.predictionId;
+        let url = outputs.get(scene.index);
+        if (url === undefined) {
+          scene.status = 'generating';
+          scene.attempts++;
+          refreshDetails();
+          const gen = await generateClip.executeWithOptions({ summary: `generate ${tag}` }, [
+            {
+              workflowId,
+              sceneIndex: scene.index,
+              sceneCount: n,
+              prompt: scene.prompt,
+              model: input.model,
+              seconds: input.sceneSeconds,
+              aspectRatio: input.aspectRatio,
+            },
+          ]);
+          scene.predictionId = gen.predictionId;
+          url = gen.outputUrl;
+          outputs.set(scene.index, url);
+        }
         scene.status = 'downloading';
         refreshDetails();
-        const clip = await downloadClip.executeWithOptions({ summary: `download ${tag}` }, [
-          { workflowId, sceneIndex: scene.index, sceneCount: n, url: gen.outputUrl },
+        at = await homeWorker();
+        const clip = await at.acts.downloadClip.executeWithOptions({ summary: `download ${tag}` }, [
+          { workflowId, sceneIndex: scene.index, sceneCount: n, url },
         ]);
+        clipHome.set(scene.index, at.taskQueue);
         scene.status = 'ready';
         delete scene.error;
         refreshDetails();
@@ -478,10 +571,16 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
         return clip;
       } catch (err) {
         if (isCancellation(err)) throw err;
+        if (at && homeWasLost(err)) {
+          leaveHome(at, `download of ${tag}`);
+          continue;
+        }
         const type = failureTypeOf(err);
         scene.error = messageOf(err);
         if (type && (REGENERATE_ON as string[]).includes(type) && round < MAX_REGENERATIONS) {
           log.warn(`${tag}: ${scene.error}; generating it again`);
+          outputs.delete(scene.index);
+          round++;
           continue;
         }
         if (type === 'ContentFlagged' && input.reviewResult) {
@@ -492,6 +591,88 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
         }
         scene.status = 'failed';
         refreshDetails();
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * The worker that holds this run's clips. Claimed once, on first need; claimed again only after
+   * the previous one stopped answering (leaveHome). Runs recorded before worker affinity keep
+   * every step on the shared queue.
+   */
+  function homeWorker(): Promise<Home> {
+    if (home) return Promise.resolve(home);
+    claiming ??= (async () => {
+      if (!patched(PATCH_WORKER_AFFINITY)) return legacyHome;
+      const claim = await claimWorker.executeWithOptions({ summary: 'claim a worker for the clips' }, []);
+      const claimed: Home = {
+        taskQueue: claim.taskQueue,
+        workerId: claim.workerId,
+        acts: homeActivities(claim.taskQueue, parseDurationMs(input.workerTimeout)!),
+      };
+      home = claimed;
+      state.worker = claim.workerId;
+      refreshDetails();
+      log.info(`clips go to worker ${claim.workerId}`);
+      return claimed;
+    })().finally(() => {
+      claiming = undefined;
+    });
+    return claiming;
+  }
+
+  /** The home did not pick up a step within workerTimeout: forget it, so the next step claims another. */
+  function leaveHome(lost: Home, what: string): void {
+    if (home !== lost) return; // another scene already noticed
+    home = undefined;
+    moves++;
+    log.warn(
+      `worker ${lost.workerId ?? lost.taskQueue} did not pick up the ${what} within ${input.workerTimeout}: moving the run to another worker (move ${moves})`,
+    );
+    if (moves > MAX_WORKER_MOVES) {
+      throw failure(
+        'WorkerLost',
+        `the workers holding this run's clips stopped answering ${moves} times; is any worker running?`,
+      );
+    }
+  }
+
+  /**
+   * Stitches (and publishes) on the home worker, after making sure every clip is on it: when the
+   * home changed, the clips on the old one are downloaded again from their output URLs.
+   */
+  async function stitchAtHome(): Promise<void> {
+    for (;;) {
+      const at = await homeWorker();
+      const away = state.scenes.filter((s) => clipHome.get(s.index) !== at.taskQueue);
+      if (away.length > 0) {
+        log.info(`fetching ${away.length} clip(s) again on worker ${at.workerId ?? at.taskQueue}`);
+        await produceScenes(away);
+        continue;
+      }
+      try {
+        const output = await at.acts.stitchClips.executeWithOptions({ summary: `stitch ${n} clips` }, [
+          {
+            workflowId,
+            clips: state.scenes.map((s) => clips.get(s.index)!.path),
+            transitionSeconds: input.transitionSeconds,
+          },
+        ]);
+        state.output = output;
+        if (at.acts.publishVideo) {
+          const published = await at.acts.publishVideo.executeWithOptions({ summary: 'publish the video' }, [
+            { workflowId, path: output.path },
+          ]);
+          state.artifactUri = published.uri;
+        }
+        refreshDetails();
+        return;
+      } catch (err) {
+        if (homeWasLost(err)) {
+          leaveHome(at, 'stitch');
+          continue;
+        }
         throw err;
       }
     }

@@ -2,6 +2,7 @@
  * Stand-in activities for tests about the workflow itself (and for recording replay histories):
  * they answer instantly and record how they were called.
  */
+import { Context } from '@temporalio/activity';
 import type { Activities } from '../../src/activities';
 import type { ClipFile } from '../../src/shared/schemas';
 
@@ -11,6 +12,9 @@ export interface Calls {
   download: number[];
   stitch: string[][];
   cleanup: number;
+  /** Task queues the disk-bound steps were claimed for. */
+  claims: string[];
+  publish: string[];
   maxConcurrentGenerations: number;
 }
 
@@ -55,6 +59,16 @@ export function fakeActivities(calls: Calls, over: Partial<Activities> = {}): Ac
     removeWorkFiles: async () => {
       calls.cleanup++;
     },
+    // One test worker serves everything: its own queue is the queue the claim came in on.
+    claimWorker: async () => {
+      const { taskQueue } = Context.current().info;
+      calls.claims.push(taskQueue);
+      return { taskQueue, workerId: `test-worker@${taskQueue}` };
+    },
+    publishVideo: async (input) => {
+      calls.publish.push(input.workflowId);
+      return { uri: `file://test${input.path}`, sizeBytes: 1000 };
+    },
     ...over,
   };
 }
@@ -65,5 +79,7 @@ export const newCalls = (): Calls => ({
   download: [],
   stitch: [],
   cleanup: 0,
+  claims: [],
+  publish: [],
   maxConcurrentGenerations: 0,
 });
