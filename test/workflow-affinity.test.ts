@@ -14,6 +14,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../src/activities';
+import { failure } from '../src/shared/failures';
 import { statusQuery } from '../src/shared/messages';
 import { MAX_WORKER_MOVES, videoPipeline } from '../src/workflows/video-pipeline';
 import { fakeActivities, newCalls } from './helpers/fake-activities';
@@ -139,6 +140,24 @@ describe('worker affinity', () => {
     assert.deepEqual([...calls.generate].sort(), [1, 2, 3], 'and not generated again');
     assert.equal(calls.stitch.length, 1);
     assert.equal(servedB.filter((q) => q === qb).length, 3 + 3);
+  });
+
+  test('a video that vanished before publishing (OutputMissing) is stitched again on the same worker', async () => {
+    const calls = newCalls();
+    let publishes = 0;
+    const acts = fakeActivities(calls, {
+      publishVideo: async (i) => {
+        if (++publishes === 1) throw failure('OutputMissing', `publish: ${i.path} is gone`);
+        return { uri: `file://test${i.path}`, sizeBytes: 1000 };
+      },
+    });
+    await kit.withWorker(acts, async (tq) => {
+      const result = await (await start(tq, `aff-${tq}`)).result();
+      assert.match(result.artifactUri ?? '', /^file:/);
+    });
+    assert.equal(publishes, 2);
+    assert.equal(calls.stitch.length, 2, 'stitched again');
+    assert.equal(calls.generate.length, 3, 'nothing generated again');
   });
 
   test(`after ${MAX_WORKER_MOVES} moves to workers that never answer, the run fails as WorkerLost`, async () => {

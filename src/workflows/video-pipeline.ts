@@ -604,7 +604,7 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
   function homeWorker(): Promise<Home> {
     if (home) return Promise.resolve(home);
     claiming ??= (async () => {
-      if (!patched(PATCH_WORKER_AFFINITY)) return legacyHome;
+      if (!patched(PATCH_WORKER_AFFINITY)) return (home = legacyHome);
       const claim = await claimWorker.executeWithOptions({ summary: 'claim a worker for the clips' }, []);
       const claimed: Home = {
         taskQueue: claim.taskQueue,
@@ -671,6 +671,14 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
       } catch (err) {
         if (homeWasLost(err)) {
           leaveHome(at, 'stitch');
+          continue;
+        }
+        if (failureTypeOf(err) === 'OutputMissing' && moves < MAX_WORKER_MOVES) {
+          // The stitched file vanished from the home before it was published (a wiped disk):
+          // fetch the clips again and stitch again; bounded like moves.
+          moves++;
+          log.warn(`the video vanished from worker ${at.workerId ?? at.taskQueue} before publishing: stitching again`);
+          clipHome.clear();
           continue;
         }
         throw err;
