@@ -20,14 +20,13 @@ import { startDevServer } from '../src/client/dev-server';
 import type { DevServer } from '../src/client/dev-server';
 import { sceneColor } from '../src/media/testclip';
 import {
-  activitiesOf,
   describeActivities,
   emulatorState,
   freePort,
   historyOf,
   pidsWithArg,
   predictionsPerPrompt,
-  resultOf,
+  resultWithHistory,
   seconds,
   startCase,
   startRun,
@@ -90,14 +89,7 @@ interface Verified {
  * activities so the case can check that its kill really cost an attempt.
  */
 async function verifyRun(t: TestContext, c: CrashCase, workflowId: string, at = address): Promise<Verified> {
-  let result: RunResult;
-  try {
-    result = await resultOf(c.env, workflowId);
-  } catch (err) {
-    const acts = describeActivities(activitiesOf(historyOf(at, workflowId)));
-    throw new Error(`${(err as Error).message}\nactivities: ${acts}\n${c.logs()}`, { cause: err });
-  }
-  const acts = activitiesOf(historyOf(at, workflowId));
+  const { result, acts } = await resultWithHistory(c, workflowId, at);
   t.diagnostic(`activities: ${describeActivities(acts)}`);
 
   const secs = durationOf(result.path);

@@ -25,18 +25,16 @@ import { startDevServer } from '../src/client/dev-server';
 import type { DevServer } from '../src/client/dev-server';
 import { sceneColor } from '../src/media/testclip';
 import {
-  activitiesOf,
   describeActivities,
   emulatorState,
   freePort,
-  historyOf,
   predictionsPerPrompt,
-  resultOf,
+  resultWithHistory,
   startCase,
   startRun,
   waitForEmulator,
 } from './helpers/crash';
-import type { CrashCase, RunResult } from './helpers/crash';
+import type { CrashCase } from './helpers/crash';
 import type { WorkerProcess } from './helpers/processes';
 import { eventually, workflowBundle } from './helpers/temporal';
 import { colorDistance, durationOf, frameColor } from './helpers/video';
@@ -126,14 +124,7 @@ async function terminate(w: WorkerProcess): Promise<{ code: number | null; signa
 
 /** The video is whole and in order, one prediction per scene was paid, nothing was cancelled. */
 async function verifyRun(t: TestContext, c: CrashCase, workflowId: string) {
-  let result: RunResult;
-  try {
-    result = await resultOf(c.env, workflowId);
-  } catch (err) {
-    const acts = describeActivities(activitiesOf(historyOf(address, workflowId)));
-    throw new Error(`${(err as Error).message}\nactivities: ${acts}\n${c.logs()}`, { cause: err });
-  }
-  const acts = activitiesOf(historyOf(address, workflowId));
+  const { result, acts } = await resultWithHistory(c, workflowId, address);
   t.diagnostic(`activities: ${describeActivities(acts)}`);
   const secs = durationOf(result.path);
   assert.ok(Math.abs(secs - 14.0) <= 0.1, `video is ${secs} s, expected 14.0 ± 0.1`);

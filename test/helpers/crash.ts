@@ -141,6 +141,25 @@ export interface RunResult {
   scenes: { index: number; prompt: string; predictionId: string }[];
 }
 
+/**
+ * Waits for a case's run and reads its activities from the history; when the run failed, the error
+ * carries the activities and every worker log, which is what a crash test needs to be debugged.
+ */
+export async function resultWithHistory(
+  c: CrashCase,
+  workflowId: string,
+  address: string,
+): Promise<{ result: RunResult; acts: ActivityRecord[] }> {
+  let result: RunResult;
+  try {
+    result = await resultOf(c.env, workflowId);
+  } catch (err) {
+    const acts = describeActivities(activitiesOf(historyOf(address, workflowId)));
+    throw new Error(`${(err as Error).message}\nactivities: ${acts}\n${c.logs()}`, { cause: err });
+  }
+  return { result, acts: activitiesOf(historyOf(address, workflowId)) };
+}
+
 /** `vidflow result <id> --json`: waits for the run; throws with the CLI's reason when it failed. */
 export async function resultOf(env: NodeJS.ProcessEnv, workflowId: string, ms = 300_000): Promise<RunResult> {
   const r = await vidflow(['result', workflowId, '--json'], env, ms);
