@@ -10,7 +10,10 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import type { EmulatorState } from '../../src/emulators';
+import { sceneColor } from '../../src/media/testclip';
+import { colorDistance, frameColor } from './video';
 import { startEmulatorProcess, startWorkerProcess, temporalCli, vidflow } from './processes';
 import type { EmulatorProcess, WorkerProcess } from './processes';
 import { eventually } from './temporal';
@@ -158,6 +161,27 @@ export async function resultWithHistory(
     throw new Error(`${(err as Error).message}\nactivities: ${acts}\n${c.logs()}`, { cause: err });
   }
   return { result, acts: activitiesOf(historyOf(address, workflowId)) };
+}
+
+/**
+ * What a crash or a shutdown must not break, for a 3-scene run: one prediction per scene and no
+ * other (all three succeeded and are the ones the result names), and each scene's clip in its
+ * place (a retried download writing the wrong scene would show in the mid-scene colour).
+ */
+export function assertPaidOnceAndInPlace(result: RunResult, state: EmulatorState): void {
+  const prompts = result.scenes.map((s) => s.prompt);
+  assert.equal(new Set(prompts).size, 3, 'three distinct scene prompts');
+  assert.deepEqual(predictionsPerPrompt(state, prompts), [1, 1, 1], 'exactly one prediction per scene');
+  assert.equal(state.replicate.predictionsCreated, 3, `predictions created: ${state.replicate.predictionsCreated}`);
+  const used = result.scenes.map((s) => state.replicate.predictions.find((p) => p.id === s.predictionId)?.status);
+  assert.deepEqual(used, ['succeeded', 'succeeded', 'succeeded']);
+  const mids = [2.0, 7.0, 12.0];
+  result.scenes.forEach((scene, i) => {
+    const assigned = state.replicate.promptScenes[scene.prompt];
+    assert.ok(assigned, `scene ${scene.index} has a colour at the emulator`);
+    const seen = frameColor(result.path, mids[i]!);
+    assert.ok(colorDistance(seen, sceneColor(assigned.scene).rgb) < 40, `scene ${scene.index}: ${seen.join(',')}`);
+  });
 }
 
 /** `vidflow result <id> --json`: waits for the run; throws with the CLI's reason when it failed. */
