@@ -5,16 +5,27 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const root = path.resolve(__dirname, '..');
-const dist = path.join(root, 'dist', 'client', 'cli.js');
 const useDist = process.env.VIDFLOW_DIST === '1' || !fs.existsSync(path.join(root, 'src', 'client', 'cli.ts'));
-let cli;
-if (useDist) {
-  cli = require(dist);
+if (!useDist) require('tsx/cjs');
+/** A module of ours by its path under src/ (without extension), from dist/ or the sources. */
+const load = (name) => require(path.join(root, useDist ? 'dist' : 'src', useDist ? `${name}.js` : `${name}.ts`));
+
+const args = process.argv.slice(2);
+if (args[0] === 'stitch') {
+  // ffmpeg only: skip loading the Temporal SDK and the API clients, which is most of the start-up.
+  load('media/stitch-cli')
+    .stitchCommand(args.slice(1))
+    .then(
+      (code) => process.exit(code),
+      (e) => {
+        process.stderr.write(`vidflow stitch: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      },
+    );
 } else {
-  require('tsx/cjs');
-  cli = require(path.join(root, 'src', 'client', 'cli.ts'));
+  const cli = load('client/cli');
+  cli.main(args).then(
+    (code) => process.exit(code),
+    (e) => process.exit(cli.reportError(e)),
+  );
 }
-cli.main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e) => process.exit(cli.reportError(e)),
-);
