@@ -20,11 +20,11 @@
  *   next attempt resumes the same prediction on another worker after the retry backoff. Without
  *   this the SDK would cancel it only when the grace time (10 s) is over.
  */
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { ApplicationFailure } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import type Replicate from 'replicate';
 import type { Prediction } from 'replicate';
 import { failure } from '../shared/failures';
-import type { FailureType } from '../shared/failures';
 import { MODELS, resolveModelId } from '../shared/models';
 import type { GenerateClipInput, GenerateClipResult, GenerateHeartbeat } from '../shared/schemas';
 import { fromReplicateError } from './provider-errors';
@@ -63,14 +63,9 @@ export function handOverGenerations(): void {
   processStopping.abort();
 }
 
-/** Failure type of a generation handed over by a stopping worker: retryable, like the SDK's own. */
-export const HANDOVER_FAILURE_TYPE: FailureType = 'WorkerShutdown';
-
+/** A generation handed over by a stopping worker: retryable (catalogue), resumed by the next attempt. */
 function handover(tag: string, what: string): ApplicationFailure {
-  return ApplicationFailure.retryable(
-    `${tag}: this worker is shutting down; ${what} (handed over to the next attempt)`,
-    HANDOVER_FAILURE_TYPE,
-  );
+  return failure('WorkerShutdown', `${tag}: this worker is shutting down; ${what} (handed over to the next attempt)`);
 }
 
 /** Waits `ms`, or less if `stopping` aborts; rejects like ctx.sleep when the activity is cancelled. */

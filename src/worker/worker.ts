@@ -41,12 +41,7 @@ export class VidflowWorker {
   constructor(
     readonly shared: Worker,
     readonly own: Worker,
-    readonly workerId: string,
   ) {}
-
-  get ownTaskQueue(): string {
-    return this.own.options.taskQueue;
-  }
 
   /** Resolves when both have stopped (shutdown(), or SIGINT/SIGTERM, which the SDK routes to every worker). */
   async run(): Promise<void> {
@@ -141,7 +136,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   log(
     `worker: polling task queues ${cfg.TEMPORAL_TASK_QUEUE} and ${ownQueue} (worker id ${workerId}) on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}); ffmpeg ${ff.version}; videos to ${artifacts.describe()}`,
   );
-  return { worker: new VidflowWorker(shared, own, workerId), connection };
+  return { worker: new VidflowWorker(shared, own), connection };
 }
 
 /**
