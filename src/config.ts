@@ -5,6 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { loadClientConfigProfile } from '@temporalio/envconfig';
+import type { ClientConfigTLS } from '@temporalio/envconfig';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './shared/names';
 
@@ -22,17 +24,17 @@ export const EnvSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
-  /** Shared clusters (docs/security.md): an API key (implies TLS), and/or mTLS files. Never logged. */
+  /**
+   * Shared clusters (docs/security.md): an API key (implies TLS). Never logged. The rest of the
+   * connection (mTLS files, CA, server name, gRPC metadata, TOML profiles) is read by
+   * @temporalio/envconfig, like the Temporal CLI does: see loadTemporalProfile below.
+   */
   TEMPORAL_API_KEY: optionalText,
   /** TLS with the system's roots and no client certificate (e.g. a cluster behind a public CA). */
   TEMPORAL_TLS: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.stringbool({ error: 'must be true or false' }).optional(),
   ),
-  TEMPORAL_TLS_CERT_PATH: optionalText,
-  TEMPORAL_TLS_KEY_PATH: optionalText,
-  TEMPORAL_TLS_CA_PATH: optionalText,
-  TEMPORAL_TLS_SERVER_NAME: optionalText,
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalUrl,
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
@@ -70,7 +72,21 @@ export const EnvSchema = z.object({
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
 });
 
-export type Config = z.infer<typeof EnvSchema>;
+/**
+ * Where and how to reach Temporal beyond address, namespace and API key, as @temporalio/envconfig
+ * resolved it (TOML profile, then the environment). Absent when a Config was built without
+ * loadConfig (tests of other settings): then plaintext, as for the local dev server.
+ */
+export interface TemporalExtras {
+  temporalTls?: ClientConfigTLS;
+  temporalGrpcMeta?: Record<string, string>;
+  /** For logs: which profile of which file was read, if any. */
+  temporalProfile?: string;
+  /** Who chose TEMPORAL_ADDRESS (the variable or a profile); absent: the default, localhost. */
+  temporalAddressFrom?: string;
+}
+
+export type Config = z.infer<typeof EnvSchema> & TemporalExtras;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -86,14 +102,85 @@ export function loadEnvFile(): void {
   if (existsSync(file)) process.loadEnvFile(file);
 }
 
+/**
+ * Names vidflow read before it used Temporal's own settings (envconfig). Still honoured, so an
+ * existing .env keeps working; the envconfig name wins when both are set.
+ */
+export const LEGACY_TEMPORAL_NAMES = {
+  TEMPORAL_TLS_CERT_PATH: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  TEMPORAL_TLS_KEY_PATH: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  TEMPORAL_TLS_CA_PATH: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+} as const;
+
+/**
+ * The Temporal connection as the Temporal CLI and every SDK read it (@temporalio/envconfig): the
+ * profile `TEMPORAL_PROFILE` (default `default`) of the TOML file `TEMPORAL_CONFIG_FILE` (default
+ * ~/.config/temporalio/temporal.toml, when it exists), overridden by the `TEMPORAL_*` variables.
+ * So `temporal config set --prop address ...` configures vidflow too.
+ */
+export function loadTemporalProfile(env: NodeJS.ProcessEnv): ReturnType<typeof loadClientConfigProfile> & {
+  source?: string;
+} {
+  // Our convention: an empty variable is unset (a blank line in .env must not mean "address ''").
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v.trim() !== '') vars[k] = v.trim();
+  for (const [old, current] of Object.entries(LEGACY_TEMPORAL_NAMES)) {
+    const value = vars[old];
+    if (value !== undefined && vars[current] === undefined) vars[current] = value;
+  }
+  // envconfig takes only '1'/'true' as true; our schema also takes yes/on/false/0…: pass it one spelling.
+  const tls = EnvSchema.shape.TEMPORAL_TLS.safeParse(vars.TEMPORAL_TLS);
+  if (tls.success && tls.data !== undefined) vars.TEMPORAL_TLS = String(tls.data);
+
+  const file = vars.TEMPORAL_CONFIG_FILE;
+  // envconfig quietly ignores a missing file; one named on purpose must exist.
+  if (file !== undefined && !existsSync(file)) {
+    throw new ConfigError(`TEMPORAL_CONFIG_FILE: ${file} does not exist`);
+  }
+  try {
+    const profile = loadClientConfigProfile({ overrideEnvVars: vars });
+    const name = vars.TEMPORAL_PROFILE;
+    return {
+      ...profile,
+      ...(file || name ? { source: `profile ${name ?? 'default'}${file ? ` of ${file}` : ''}` } : {}),
+    };
+  } catch (err) {
+    // A TOML syntax error or an unknown profile name. smol-toml quotes the offending line under
+    // its first line, and that line may hold an api_key: keep the first line and the position.
+    const e = err as Error & { line?: number; column?: number };
+    const where = e.line !== undefined ? ` (line ${e.line}, column ${e.column ?? '?'})` : '';
+    throw new ConfigError(
+      `Temporal connection profile${file ? ` in ${file}` : ''}: ${e.message.split('\n')[0]}${where}`,
+    );
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   loadEnvFile();
-  const parsed = EnvSchema.safeParse(env);
+  const profile = loadTemporalProfile(env);
+  // The profile's address, namespace and key (env over file) take the schema's place; its
+  // defaults apply when neither sets them.
+  const parsed = EnvSchema.safeParse({
+    ...env,
+    TEMPORAL_ADDRESS: profile.address,
+    TEMPORAL_NAMESPACE: profile.namespace,
+    TEMPORAL_API_KEY: profile.apiKey,
+  });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration (environment or .env):\n${lines.join('\n')}`);
   }
-  return parsed.data;
+  return {
+    ...parsed.data,
+    ...(profile.tls ? { temporalTls: profile.tls } : {}),
+    ...(profile.grpcMeta ? { temporalGrpcMeta: profile.grpcMeta } : {}),
+    ...(profile.source ? { temporalProfile: profile.source } : {}),
+    ...(env.TEMPORAL_ADDRESS?.trim()
+      ? { temporalAddressFrom: 'TEMPORAL_ADDRESS' }
+      : profile.address
+        ? { temporalAddressFrom: profile.source ?? 'the Temporal config file (~/.config/temporalio/temporal.toml)' }
+        : {}),
+  };
 }
 
 export function webUiRunUrl(cfg: Config, workflowId: string, runId?: string): string {

@@ -58,8 +58,9 @@ export async function runCommand(baseCfg: Config, input: PipelineInput, opts: Ru
     }
 
     if (!(await serverAnswers(cfg.TEMPORAL_ADDRESS))) {
-      if (process.env.TEMPORAL_ADDRESS) {
-        throw new CliError(`no Temporal server answers at TEMPORAL_ADDRESS=${cfg.TEMPORAL_ADDRESS}`);
+      if (cfg.temporalAddressFrom) {
+        // An address someone chose is not ours to replace with a local server.
+        throw new CliError(`no Temporal server answers at ${cfg.TEMPORAL_ADDRESS} (set by ${cfg.temporalAddressFrom})`);
       }
       const server = await startDevServer({ log: say });
       cfg = { ...cfg, TEMPORAL_ADDRESS: server.address, TEMPORAL_UI_URL: server.uiUrl };

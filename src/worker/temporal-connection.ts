@@ -1,6 +1,7 @@
 /**
  * How the worker and the CLI reach Temporal: the address, and for a shared cluster TLS (server
- * verification, optionally mTLS with a client certificate) and/or an API key. One function builds
+ * verification, optionally mTLS with a client certificate), an API key and gRPC metadata, from
+ * the settings @temporalio/envconfig resolved (src/config.ts: TOML profile, then TEMPORAL_* vars). One function builds
  * the options for both `NativeConnection.connect` (worker) and `Connection.connect` (client,
  * search-attribute registration), so the two can never disagree about how to authenticate.
  *
@@ -9,18 +10,13 @@
  */
 import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
+import type { ConfigDataSource } from '@temporalio/envconfig';
 import { ConfigError } from '../config';
 import type { Config } from '../config';
 
 export type TemporalConnectionConfig = Pick<
   Config,
-  | 'TEMPORAL_ADDRESS'
-  | 'TEMPORAL_API_KEY'
-  | 'TEMPORAL_TLS'
-  | 'TEMPORAL_TLS_CERT_PATH'
-  | 'TEMPORAL_TLS_KEY_PATH'
-  | 'TEMPORAL_TLS_CA_PATH'
-  | 'TEMPORAL_TLS_SERVER_NAME'
+  'TEMPORAL_ADDRESS' | 'TEMPORAL_API_KEY' | 'temporalTls' | 'temporalGrpcMeta'
 >;
 
 export interface TemporalConnectionOptions {
@@ -28,13 +24,28 @@ export interface TemporalConnectionOptions {
   /** Absent: plaintext (the local dev server). `true`: TLS with the system's roots. */
   tls?: TLSConfig | true;
   apiKey?: string;
+  metadata?: Record<string, string>;
 }
 
-function read(setting: string, path: string, readFile: (path: string) => Uint8Array): Uint8Array {
+/** The variable a user sets (the TOML key is in docs/security.md); errors name it, never the content. */
+const SETTING = {
+  clientCert: 'TEMPORAL_TLS_CLIENT_CERT_PATH/_DATA',
+  clientKey: 'TEMPORAL_TLS_CLIENT_KEY_PATH/_DATA',
+  serverCACert: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH/_DATA',
+} as const;
+
+function load(
+  setting: keyof typeof SETTING,
+  source: ConfigDataSource,
+  readFile: (path: string) => Uint8Array,
+): Uint8Array {
+  if ('data' in source) return typeof source.data === 'string' ? Buffer.from(source.data) : source.data;
   try {
-    return readFile(path);
+    return readFile(source.path);
   } catch (err) {
-    throw new ConfigError(`${setting}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ConfigError(
+      `${SETTING[setting]}: cannot read ${source.path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 
@@ -42,33 +53,34 @@ export function connectionOptions(
   cfg: TemporalConnectionConfig,
   readFile: (path: string) => Uint8Array = readFileSync,
 ): TemporalConnectionOptions {
-  const cert = cfg.TEMPORAL_TLS_CERT_PATH;
-  const key = cfg.TEMPORAL_TLS_KEY_PATH;
-  if (Boolean(cert) !== Boolean(key)) {
+  const t = cfg.temporalTls ?? {};
+  if (Boolean(t.clientCert) !== Boolean(t.clientKey)) {
     throw new ConfigError(
-      'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together: mTLS needs both the client certificate and its key',
+      'TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or their _DATA forms) go together: mTLS needs both the client certificate and its key',
     );
   }
-  if (cfg.TEMPORAL_TLS === false && (cert || cfg.TEMPORAL_TLS_CA_PATH || cfg.TEMPORAL_API_KEY)) {
+  if (t.disabled === true && (t.clientCert || t.serverCACert || cfg.TEMPORAL_API_KEY)) {
     // A key over plaintext would hand it to anyone on the path; refuse rather than guess.
-    throw new ConfigError('TEMPORAL_TLS=false contradicts TEMPORAL_API_KEY / TEMPORAL_TLS_* settings, which need TLS');
+    throw new ConfigError(
+      'TEMPORAL_TLS=false (or tls.disabled) contradicts TEMPORAL_API_KEY / client certificate / CA settings, which need TLS',
+    );
   }
   const tls: TLSConfig = {};
-  if (cert && key) {
+  if (t.clientCert && t.clientKey) {
     tls.clientCertPair = {
-      crt: read('TEMPORAL_TLS_CERT_PATH', cert, readFile),
-      key: read('TEMPORAL_TLS_KEY_PATH', key, readFile),
+      crt: load('clientCert', t.clientCert, readFile),
+      key: load('clientKey', t.clientKey, readFile),
     };
   }
-  if (cfg.TEMPORAL_TLS_CA_PATH)
-    tls.serverRootCACertificate = read('TEMPORAL_TLS_CA_PATH', cfg.TEMPORAL_TLS_CA_PATH, readFile);
-  if (cfg.TEMPORAL_TLS_SERVER_NAME) tls.serverNameOverride = cfg.TEMPORAL_TLS_SERVER_NAME;
+  if (t.serverCACert) tls.serverRootCACertificate = load('serverCACert', t.serverCACert, readFile);
+  if (t.serverName) tls.serverNameOverride = t.serverName;
 
-  const useTls = Object.keys(tls).length > 0 || cfg.TEMPORAL_TLS === true || Boolean(cfg.TEMPORAL_API_KEY);
+  const useTls = Object.keys(tls).length > 0 || t.disabled === false || Boolean(cfg.TEMPORAL_API_KEY);
   return {
     address: cfg.TEMPORAL_ADDRESS,
     ...(useTls ? { tls: Object.keys(tls).length > 0 ? tls : true } : {}),
     ...(cfg.TEMPORAL_API_KEY ? { apiKey: cfg.TEMPORAL_API_KEY } : {}),
+    ...(cfg.temporalGrpcMeta && Object.keys(cfg.temporalGrpcMeta).length > 0 ? { metadata: cfg.temporalGrpcMeta } : {}),
   };
 }
 

@@ -119,6 +119,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   delete process.env.OPENAI_API_KEY;
   delete process.env.REPLICATE_API_TOKEN;
   delete process.env.TEMPORAL_API_KEY;
+  delete process.env.TEMPORAL_TLS_CLIENT_KEY_DATA;
   const common = {
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
@@ -134,7 +135,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   // Activities only: no workflow code, so no second bundle or isolate.
   const own = await Worker.create({ ...common, taskQueue: ownQueue });
   log(
-    `worker: polling task queues ${cfg.TEMPORAL_TASK_QUEUE} and ${ownQueue} (worker id ${workerId}) on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}); ffmpeg ${ff.version}; videos to ${artifacts.describe()}`,
+    `worker: polling task queues ${cfg.TEMPORAL_TASK_QUEUE} and ${ownQueue} (worker id ${workerId}) on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}${cfg.temporalProfile ? `, ${cfg.temporalProfile}` : ''}); ffmpeg ${ff.version}; videos to ${artifacts.describe()}`,
   );
   return { worker: new VidflowWorker(shared, own), connection };
 }
