@@ -10,7 +10,7 @@ import { handOverGenerations } from '../activities/generate';
 import { stitchCommand } from '../media/stitch-cli';
 import { approveSignal, statusQuery } from '../shared/messages';
 import type { PipelineResult } from '../shared/schemas';
-import { installLogging } from '../worker/logging';
+import { installLogging, workerLog } from '../worker/logging';
 import { createVidflowWorker, WorkerConfigError } from '../worker/worker';
 import type { videoPipeline } from '../workflows';
 import { CliError, connectClient } from './connection';
@@ -80,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'worker': {
       parseArgs({ args: rest, options: {}, allowPositionals: false });
       installLogging({ debug: Boolean(cfg.DEBUG), format: cfg.LOG_FORMAT });
-      const { worker } = await createVidflowWorker({ cfg, log: err });
+      const { worker } = await createVidflowWorker({ cfg, log: workerLog });
       // A redeploy's SIGTERM (the SDK starts the graceful shutdown on it too): generations hand over
       // at once, their predictions live on at Replicate; other activities get the grace time.
       process.once('SIGTERM', handOverGenerations);

@@ -48,3 +48,14 @@ export function installLogging(
     }),
   });
 }
+
+/**
+ * The worker's own lines (start-up, configuration warnings) through the same logger as the SDK's,
+ * so that with LOG_FORMAT=json every line a collector reads is JSON. Call after installLogging.
+ */
+export function workerLog(line: string): void {
+  const logger = Runtime.instance().logger;
+  const warning = /^warning:\s*/i;
+  if (warning.test(line)) logger.warn(line.replace(warning, ''));
+  else logger.info(line);
+}

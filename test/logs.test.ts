@@ -1,0 +1,135 @@
+/**
+ * Worker logs as an operator reads them: a real `vidflow worker` process, one run end to end.
+ * With LOG_FORMAT=json every line on stderr is one JSON object (a log collector must not choke on
+ * a plain start-up line), each step of the run is a line carrying the workflow id, and the
+ * per-scene steps carry the scene index. Text mode is the same lines, readable by a person.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { formatEntry } from '../src/worker/logging';
+import { startEmulatorProcess, startWorkerProcess, vidflow } from './helpers/processes';
+import type { EmulatorProcess, WorkerProcess } from './helpers/processes';
+import { localEnv } from './helpers/temporal';
+
+interface JsonLine {
+  time: string;
+  level: string;
+  msg: string;
+  workflowId?: string;
+  activityType?: string;
+  [key: string]: unknown;
+}
+
+test('formatEntry: text is "[hh:mm:ss] <workflow id> | message"; json keeps the metadata', () => {
+  const entry = {
+    level: 'INFO' as const,
+    message: 'scene 2: clip ready',
+    timestampNanos: BigInt(Date.UTC(2026, 0, 2, 3, 4, 5)) * 1_000_000n,
+    meta: { workflowId: 'vidflow-abc', activityType: 'generateClip', sdkComponent: 'activity' },
+  };
+  assert.match(formatEntry(entry, 'text'), /^\[\d\d:\d\d:\d\d\] vidflow-abc \| scene 2: clip ready$/);
+  const json = JSON.parse(formatEntry(entry, 'json')) as JsonLine;
+  assert.equal(json.time, '2026-01-02T03:04:05.000Z');
+  assert.equal(json.level, 'info');
+  assert.equal(json.msg, 'scene 2: clip ready');
+  assert.equal(json.workflowId, 'vidflow-abc');
+  assert.equal(json.activityType, 'generateClip');
+  assert.equal('sdkComponent' in json, false, 'SDK-internal tag dropped');
+  assert.match(formatEntry({ ...entry, level: 'WARN' }, 'text'), /\] WARN vidflow-abc \| /);
+});
+
+describe('a worker process with LOG_FORMAT=json, one run', () => {
+  let temporal: TestWorkflowEnvironment;
+  let emu: EmulatorProcess;
+  let worker: WorkerProcess;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let workflowId = '';
+  let lines: JsonLine[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vidflow-logs-'));
+    temporal = await localEnv();
+    emu = await startEmulatorProcess({
+      replicate: { startingMs: 100, processingMs: 300, clipWidth: 160, clipHeight: 90 },
+    });
+    env = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: `logs-${process.pid}`,
+      OPENAI_API_KEY: 'sk-test-logs',
+      OPENAI_BASE_URL: emu.openaiBaseUrl,
+      REPLICATE_API_TOKEN: 'r8_test_logs',
+      REPLICATE_BASE_URL: emu.replicateBaseUrl,
+      VIDFLOW_OUTPUT_DIR: join(dir, 'out'),
+      VIDFLOW_WORK_DIR: join(dir, 'work'),
+      VIDFLOW_POLL_INTERVAL_MS: '100',
+      LOG_FORMAT: 'json',
+    };
+    worker = startWorkerProcess(env);
+    await worker.ready;
+    const started = await vidflow(['start', 'a sunset over the sea', '--scenes', '2', '--auto-approve', '--json'], env);
+    assert.equal(started.code, 0, started.stderr);
+    workflowId = (JSON.parse(started.stdout) as { workflowId: string }).workflowId;
+    const result = await vidflow(['result', workflowId, '--json'], env);
+    assert.equal(result.code, 0, result.stderr);
+    // The last lines (cleanup) may follow the result by a moment: stop the worker, then read.
+    await worker.kill('SIGTERM');
+    lines = worker
+      .logs()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => {
+        try {
+          return JSON.parse(l) as JsonLine;
+        } catch {
+          assert.fail(`a line that is not JSON:\n${l}`);
+        }
+      });
+  });
+
+  after(async () => {
+    await worker?.kill();
+    await emu?.stop();
+    await temporal?.teardown();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('every line is a JSON object with time, level and msg, the start-up line included', () => {
+    assert.ok(lines.length >= 8, `only ${lines.length} lines`);
+    for (const l of lines) {
+      assert.ok(!Number.isNaN(Date.parse(l.time)), `time: ${JSON.stringify(l)}`);
+      assert.match(l.level, /^(trace|debug|info|warn|error)$/);
+      assert.equal(typeof l.msg, 'string');
+    }
+    assert.ok(
+      lines.some((l) => l.msg.startsWith('worker: polling task queues')),
+      'the start-up line is JSON too',
+    );
+  });
+
+  test('each step of the run is a line with the workflow id; per-scene steps name scene 1 and 2', () => {
+    const run = lines.filter((l) => l.workflowId === workflowId);
+    const msgs = run.map((l) => l.msg);
+    const has = (re: RegExp, what: string) =>
+      assert.ok(
+        msgs.some((m) => re.test(m)),
+        `no line for ${what} among:\n${msgs.join('\n')}`,
+      );
+    for (const scene of [1, 2]) {
+      has(new RegExp(`scene ${scene}\\b.*(prediction|generat)`, 'i'), `scene ${scene}'s generation`);
+      has(new RegExp(`scene ${scene}\\b.*download`, 'i'), `scene ${scene}'s download`);
+    }
+    has(/plan/i, 'the plan');
+    has(/stitch/i, 'the stitch');
+    const activities = new Set(run.map((l) => l.activityType).filter(Boolean));
+    for (const a of ['planScenes', 'generateClip', 'downloadClip', 'stitchClips']) {
+      assert.ok(activities.has(a), `no ${a} line (had ${[...activities].join(', ')})`);
+    }
+  });
+});
