@@ -111,6 +111,12 @@ describe('a worker process with LOG_FORMAT=json, one run', () => {
       lines.some((l) => l.msg.startsWith('worker: polling task queues')),
       'the start-up line is JSON too',
     );
+    const warnings = lines.filter((l) => l.level === 'warn' || l.level === 'error');
+    assert.deepEqual(
+      warnings.map((l) => l.msg),
+      [],
+      'a clean run logs no warning (the activity-only own queue is not one)',
+    );
   });
 
   test('each step of the run is a line with the workflow id; per-scene steps name scene 1 and 2', () => {

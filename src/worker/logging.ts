@@ -7,6 +7,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { LogEntry, LogLevel } from '@temporalio/worker';
 
 const installed = { done: false };
+const NO_WORKFLOWS_WARNING = 'No workflows registered, not polling for workflow tasks';
 
 function clock(nanos: bigint): string {
   const d = new Date(Number(nanos / 1_000_000n));
@@ -44,6 +45,9 @@ export function installLogging(
       // The SDK's own worker chatter is detail: keep it for DEBUG.
       const meta = (entry.meta ?? {}) as Record<string, unknown>;
       if (!opts.debug && meta.sdkComponent === 'worker' && entry.level === 'INFO') return;
+      // Each worker's own queue (<queue>@<id>) serves activities only, on purpose: the SDK's
+      // warning about it would greet every start with a WARN that is no fault.
+      if (!opts.debug && entry.message === NO_WORKFLOWS_WARNING) return;
       write(formatEntry(entry, format));
     }),
   });
