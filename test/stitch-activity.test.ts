@@ -95,6 +95,23 @@ describe('stitchClips activity', () => {
     );
   });
 
+  test('clips no longer on this disk fail as ClipsMissing naming the scenes, before ffmpeg runs', async () => {
+    const out = join(dir, 'out-missing');
+    const stitchClips = activity(out);
+    const gone = (n: number) => join(dir, 'wiped', `scene-${n}.mp4`);
+    await assert.rejects(
+      newEnv().run(stitchClips, { workflowId: 'w', clips: [clips[0]!, gone(2), gone(3)], transitionSeconds: 0.5 }),
+      (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.type, 'ClipsMissing', 'the workflow fetches them again on this type');
+        assert.equal(err.nonRetryable, true);
+        assert.match(err.message, /scene 2, 3 are no longer on this worker/);
+        return true;
+      },
+    );
+    assert.equal(existsSync(out) && (await readdir(out)).length > 0, false, 'no output begun');
+  });
+
   test('a fade longer than a clip fails as non-retryable StitchFailed', async () => {
     const stitchClips = activity(join(dir, 'out-fade'));
     await assert.rejects(

@@ -160,6 +160,119 @@ describe('worker affinity', () => {
     assert.equal(calls.generate.length, 3, 'nothing generated again');
   });
 
+  test('clips that vanished from the home (ClipsMissing) are downloaded again and stitched; nothing generated again', async () => {
+    const calls = newCalls();
+    let stitches = 0;
+    const acts = fakeActivities(calls, {
+      stitchClips: async (i) => {
+        calls.stitch.push(i.clips);
+        if (++stitches === 1)
+          throw failure('ClipsMissing', 'stitch: clip(s) of scene 1, 2, 3 are no longer on this worker');
+        return { path: `/tmp/out/${i.workflowId}.mp4`, durationSeconds: 14, sizeBytes: 1000 };
+      },
+    });
+    await kit.withWorker(acts, async (tq) => {
+      const result = await (await start(tq, `aff-${tq}`)).result();
+      assert.equal(result.durationSeconds, 14);
+    });
+    assert.equal(calls.stitch.length, 2, 'stitched again');
+    assert.equal(calls.download.length, 6, 'the three clips were downloaded again');
+    assert.equal(calls.generate.length, 3, 'nothing generated again');
+  });
+
+  test('a cancelled run whose home died closes after the short cleanup wait, not after workerTimeout', async () => {
+    const calls = newCalls();
+    const dead = uniqueTaskQueue('dead-cancel');
+    const shared = fakeActivities(calls, { claimWorker: async () => ({ taskQueue: dead, workerId: 'gone' }) });
+    await kit.withWorker(shared, async (tq) => {
+      const handle = await kit.env.client.workflow.start(videoPipeline, {
+        taskQueue: tq,
+        workflowId: `aff-${tq}`,
+        args: [{ prompt: 'a lighthouse at night', scenes: 1, autoApprove: true, workerTimeout: '2m' }],
+      });
+      // Wait until the download is waiting for the dead home, then cancel.
+      for (let i = 0; i < 100 && (await handle.query(statusQuery)).scenes[0]?.status !== 'downloading'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const t0 = Date.now();
+      await handle.cancel();
+      await handle.result().then(
+        () => assert.fail('the run should end cancelled'),
+        () => undefined,
+      );
+      const seconds = (Date.now() - t0) / 1000;
+      // Before: the cleanup waited the whole workerTimeout (120 s) for the dead home.
+      assert.ok(seconds < 30, `closed ${seconds.toFixed(1)} s after the cancel`);
+      assert.equal((await handle.query(statusQuery)).stage, 'cancelled');
+    });
+  });
+
+  test('after a move, a scene regenerated (URL expired) and then flagged waits for review instead of looping', async () => {
+    const calls = newCalls();
+    const qa = uniqueTaskQueue('a-flag');
+    const qb = uniqueTaskQueue('b-flag');
+    const servedA: string[] = [];
+    const actsA = diskBound(calls, servedA);
+    const downloadA = actsA.downloadClip!;
+    actsA.downloadClip = async (i) => {
+      const clip = await downloadA(i);
+      if (servedA.length === 3) a.shutdown(); // A holds the three clips, then is gone
+      return clip;
+    };
+    const a = await homeWorker(qa, actsA);
+    const actsB = diskBound(calls, []);
+    const downloadB = actsB.downloadClip!;
+    actsB.downloadClip = async (i) => {
+      // On B, scene 2's URL has expired: the workflow must generate it again.
+      if (i.sceneIndex === 2 && i.url.endsWith('/2.mp4') && calls.generate.filter((x) => x === 2).length === 1) {
+        throw failure('OutputExpired', 'scene 2: the output URL expired (404)');
+      }
+      return downloadB(i);
+    };
+    const b = await homeWorker(qb, actsB);
+    let claims = 0;
+    let scene2 = 0;
+    const shared = fakeActivities(calls, {
+      claimWorker: async () => (++claims === 1 ? { taskQueue: qa, workerId: 'a' } : { taskQueue: qb, workerId: 'b' }),
+      generateClip: async (i) => {
+        calls.generate.push(i.sceneIndex);
+        if (i.sceneIndex === 2 && ++scene2 > 1) throw failure('ContentFlagged', 'scene 2: flagged by moderation');
+        return {
+          predictionId: `p${i.sceneIndex}-${calls.generate.length}`,
+          outputUrl: `https://replicate.delivery/x/${i.sceneIndex}.mp4`,
+        };
+      },
+    });
+    const aRun = a.run();
+    await b.runUntil(
+      kit.withWorker(shared, async (tq) => {
+        const handle = await kit.env.client.workflow.start(videoPipeline, {
+          taskQueue: tq,
+          workflowId: `aff-${tq}`,
+          args: [{ prompt: 'a lighthouse at night', autoApprove: true, reviewResult: true, workerTimeout: '2s' }],
+        });
+        let status = await handle.query(statusQuery);
+        for (let i = 0; i < 300 && status.stage !== 'reviewing_result'; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          status = await handle.query(statusQuery);
+        }
+        assert.equal(status.stage, 'reviewing_result');
+        assert.equal(status.scenes[1]?.status, 'flagged');
+        assert.match(status.error ?? '', /scene 2: .*flagged/);
+        await new Promise((r) => setTimeout(r, 1000)); // a loop would keep generating meanwhile
+        await handle.cancel();
+        await handle.result().catch(() => undefined);
+      }),
+    );
+    await aRun;
+    assert.deepEqual(
+      [...calls.generate].sort(),
+      [1, 2, 2, 3],
+      'scene 2 generated once more after its URL expired, then left flagged: no loop',
+    );
+    assert.equal(calls.stitch.length, 0, 'nothing stitched with a flagged scene');
+  });
+
   test(`after ${MAX_WORKER_MOVES} moves to workers that never answer, the run fails as WorkerLost`, async () => {
     const calls = newCalls();
     let claims = 0;

@@ -3,6 +3,7 @@
  * percentage (which is also how a cancellation reaches it) and hands the activity's cancellation
  * signal to ffmpeg, so a cancelled run kills ffmpeg at once and leaves no partial file behind.
  */
+import { access } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { failure } from '../shared/failures';
@@ -80,6 +81,16 @@ export function createStitchActivities(deps: StitchDeps) {
       ctx.heartbeat({ percent });
     };
     heartbeat(0);
+    // Clips that are not on this disk (it was wiped, or this worker id came back on a new one) are
+    // not a broken clip: the workflow can fetch them again, so say so with a type of its own.
+    const missing: number[] = [];
+    await Promise.all(input.clips.map((clip, i) => access(clip).catch(() => missing.push(i + 1))));
+    if (missing.length > 0) {
+      missing.sort((a, b) => a - b);
+      const msg = `stitch: clip(s) of scene ${missing.join(', ')} are no longer on this worker`;
+      ctx.log.warn(msg);
+      throw failure('ClipsMissing', msg, { details: [{ scenes: missing }] });
+    }
     try {
       const result = await stitchClips({
         inputs: input.clips,

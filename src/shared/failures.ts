@@ -51,6 +51,11 @@ export const FAILURES = {
   WorkerLost: { nonRetryable: true },
   /** The finished video is neither on the worker that published it nor in the artifact store. */
   OutputMissing: { nonRetryable: true },
+  /**
+   * The run's downloaded clips are gone from the worker that should hold them (a wiped or new
+   * disk under the same worker id): the workflow fetches them again; retrying here cannot help.
+   */
+  ClipsMissing: { nonRetryable: true },
 } as const satisfies Record<string, { nonRetryable: boolean }>;
 
 export type FailureType = keyof typeof FAILURES;

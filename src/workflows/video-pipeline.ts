@@ -166,6 +166,9 @@ const legacyActivities: DiskBoundActivities = {
   removeWorkFiles: proxyActivities<CleanupActivities>(CLEANUP_OPTIONS).removeWorkFiles,
 };
 
+/** How long a cancelled run's cleanup waits for its home worker to pick it up (best effort). */
+const CANCEL_CLEANUP_WAIT_MS = 10_000;
+
 /** A clip whose URL expired, or that came back unplayable, is generated again at most this often. */
 export const MAX_REGENERATIONS = 2;
 /** Plans made in all (the first plus re-plans after rejections): each costs an LLM call and a person's time. */
@@ -365,7 +368,7 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
       if (clips.size === n) {
         setStage('stitching');
         await stitchAtHome();
-        delete state.error;
+        if (clips.size === n) delete state.error; // else a re-fetched scene was flagged: keep why
       }
       if (!input.reviewResult) break;
       setStage('reviewing_result');
@@ -413,7 +416,12 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
       // The run is cancelled, but tidying up must still happen: outside the cancelled scope.
       await CancellationScope.nonCancellable(async () => {
         setStage('cancelled');
-        await (home ?? legacyHome).acts.removeWorkFiles({ workflowId }).catch(() => undefined);
+        // A dead home would hold the closing of a cancelled run for the whole workerTimeout: give
+        // the best-effort cleanup a short wait instead. (No home claimed yet: the shared queue, as
+        // recorded histories expect; it has nothing to remove then.)
+        const cleanup =
+          home && home !== legacyHome ? homeActivities(home.taskQueue, CANCEL_CLEANUP_WAIT_MS) : legacyHome.acts;
+        await cleanup.removeWorkFiles({ workflowId }).catch(() => undefined);
       });
       throw err;
     }
@@ -648,7 +656,11 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
       const away = state.scenes.filter((s) => clipHome.get(s.index) !== at.taskQueue);
       if (away.length > 0) {
         log.info(`fetching ${away.length} clip(s) again on worker ${at.workerId ?? at.taskQueue}`);
+        // Their old clips are on another disk: forget them, so a scene that comes back without a
+        // clip (regenerated, then flagged) is seen as missing instead of fetched again forever.
+        for (const s of away) clips.delete(s.index);
         await produceScenes(away);
+        if (clips.size < n) return; // flagged: the result review takes it from here
         continue;
       }
       try {
@@ -673,11 +685,14 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
           leaveHome(at, 'stitch');
           continue;
         }
-        if (failureTypeOf(err) === 'OutputMissing' && moves < MAX_WORKER_MOVES) {
-          // The stitched file vanished from the home before it was published (a wiped disk):
-          // fetch the clips again and stitch again; bounded like moves.
+        const vanished = failureTypeOf(err);
+        if ((vanished === 'OutputMissing' || vanished === 'ClipsMissing') && moves < MAX_WORKER_MOVES) {
+          // The clips, or the stitched file before it was published, vanished from the home (a
+          // wiped disk): fetch the clips again and stitch again; bounded like moves.
           moves++;
-          log.warn(`the video vanished from worker ${at.workerId ?? at.taskQueue} before publishing: stitching again`);
+          log.warn(
+            `the ${vanished === 'OutputMissing' ? 'video' : 'clips'} vanished from worker ${at.workerId ?? at.taskQueue}: fetching the clips again and stitching again`,
+          );
           clipHome.clear();
           continue;
         }
