@@ -8,7 +8,8 @@
  *
  * SET names a new set (files `<scenario>-<SET>.json`), recorded beside the older ones, which stay:
  * each set guards the code paths of the workflow version it was recorded with (e.g. `affinity`:
- * runs that claim a home worker, plus `moved`, where the first home never answers).
+ * runs that claim a home worker, plus `moved`, where the first home never answers; `cleanup`: plus
+ * `stitch-failed`, a run that fails with clips on its home and removes them).
  */
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
@@ -65,6 +66,11 @@ async function main(): Promise<void> {
       }
       return base.claimWorker();
     },
+    stitchClips: async (input) => {
+      // `stitch-failed`: the stitch fails for good, so the run fails with clips on its home.
+      if (input.workflowId.includes('stitch-failed')) throw failure('StitchFailed', 'stitch: ffmpeg refused the clips');
+      return base.stitchClips(input);
+    },
     planScenes: async (input) => {
       if (input.prompt.includes('fallback')) throw failure('ProviderAuth', 'OPENAI_API_KEY was rejected (401)');
       return base.planScenes(input);
@@ -120,6 +126,7 @@ async function main(): Promise<void> {
       await h.cancel();
     });
     if (set) await run('moved', 'a harbour at dawn', approve, { workerTimeout: '1s' });
+    if (set) await run('stitch-failed', 'a forest in fog', approve);
   });
   await env.teardown();
 }

@@ -273,6 +273,34 @@ describe('worker affinity', () => {
     assert.equal(calls.stitch.length, 0, 'nothing stitched with a flagged scene');
   });
 
+  test('a run that fails after downloading removes its clips from its home', async () => {
+    const calls = newCalls();
+    const homeQueue = uniqueTaskQueue('home-fail');
+    const served: string[] = [];
+    const acts = diskBound(calls, served);
+    acts.stitchClips = async () => {
+      served.push('stitch');
+      throw failure('StitchFailed', 'stitch: ffmpeg refused these clips');
+    };
+    const home = await homeWorker(homeQueue, acts);
+    const shared = fakeActivities(calls, {
+      claimWorker: async () => ({ taskQueue: homeQueue, workerId: 'machine-a' }),
+    });
+    await home.runUntil(
+      kit.withWorker(shared, async (tq) => {
+        const handle = await start(tq, `aff-${tq}`);
+        const err = await handle.result().then(
+          () => assert.fail('the run should fail'),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.equal((await handle.query(statusQuery)).stage, 'failed');
+      }),
+    );
+    assert.equal(calls.cleanup, 1, 'the failed run cleaned up once');
+    assert.equal(served.at(-1), homeQueue, 'on its home, after the failed stitch');
+  });
+
   test(`after ${MAX_WORKER_MOVES} moves to workers that never answer, the run fails as WorkerLost`, async () => {
     const calls = newCalls();
     let claims = 0;

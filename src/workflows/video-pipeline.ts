@@ -183,6 +183,8 @@ const REGENERATE_ON: FailureType[] = ['OutputExpired', 'InvalidClip'];
  */
 const PATCH_APPROVAL_TIMEOUT = 'approval-timeout';
 const PATCH_WORKER_AFFINITY = 'worker-affinity';
+/** A failed run removes the clips it downloaded (before, they stayed on the worker's disk for good). */
+const PATCH_CLEANUP_ON_FAILURE = 'cleanup-on-failure';
 
 /** Times a run may move to another worker after its home disappeared (each move re-downloads its clips). */
 export const MAX_WORKER_MOVES = 5;
@@ -427,6 +429,16 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
     }
     state.error ??= messageOf(err);
     if (state.stage !== 'timed_out') setStage('failed');
+    // Clips exist only on a claimed home; a failed run will not need them again (a reset run
+    // downloads them anew). Best effort, with the short wait: the home may be why the run failed.
+    if (home && home !== legacyHome && patched(PATCH_CLEANUP_ON_FAILURE)) {
+      const failedHome = home;
+      await CancellationScope.nonCancellable(() =>
+        homeActivities(failedHome.taskQueue, CANCEL_CLEANUP_WAIT_MS)
+          .removeWorkFiles({ workflowId })
+          .catch((e: unknown) => log.warn(`cleanup failed: ${messageOf(e)}`)),
+      );
+    }
     if (err instanceof ApplicationFailure) throw err;
     const type = failureTypeOf(err);
     // Re-throw as an ApplicationFailure so the run fails (instead of retrying its workflow task) with the cause's type.
