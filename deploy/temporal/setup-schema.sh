@@ -14,7 +14,8 @@ user="${POSTGRES_USER:-temporal}"
 # temporal-sql-tool reads the password from SQL_PASSWORD (kept out of the process list).
 SQL_PASSWORD="${POSTGRES_PWD:-}"
 export SQL_PASSWORD
-schema_root=/etc/temporal/schema/postgresql/v12
+# The admin-tools image's copy; scripts/rehearse-production.sh points it at the Go module's.
+schema_root="${TEMPORAL_SCHEMA_ROOT:-/etc/temporal/schema/postgresql/v12}"
 
 sqltool() {
   temporal-sql-tool --plugin postgres12 --ep "$host" -p "$port" -u "$user" "$@"
@@ -24,8 +25,9 @@ create_db() {
   db="$1"
   attempt=1
   while :; do
+    # temporal-sql-tool's create succeeds on an existing database too (postgres12 plugin).
     if out=$(sqltool --db "$db" create 2>&1); then
-      echo "setup-schema: created database $db"
+      echo "setup-schema: database $db is there (created unless it existed)"
       return 0
     fi
     case "$out" in
