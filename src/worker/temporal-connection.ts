@@ -1,9 +1,10 @@
 /**
  * How the worker and the CLI reach Temporal: the address, and for a shared cluster TLS (server
- * verification, optionally mTLS with a client certificate), an API key and gRPC metadata, from
- * the settings @temporalio/envconfig resolved (src/config.ts: TOML profile, then TEMPORAL_* vars). One function builds
- * the options for both `NativeConnection.connect` (worker) and `Connection.connect` (client,
- * search-attribute registration), so the two can never disagree about how to authenticate.
+ * verification, optionally mTLS with a client certificate), an API key and gRPC metadata, from the
+ * settings @temporalio/envconfig resolved (src/config.ts: TOML profile, then TEMPORAL_* variables).
+ * One function builds the options for both `NativeConnection.connect` (worker) and
+ * `Connection.connect` (client, search-attribute registration), so the two can never disagree
+ * about how to authenticate.
  *
  * The key and the private key are secrets: they go into the connection and nowhere else (not in
  * logs, not in errors: a refusal names the setting and the path, never the content).
