@@ -6,12 +6,11 @@
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { workerTaskQueue } from '../shared/names';
+import { diskWorkerId } from './worker-id';
 import { BUNDLE_FILE } from './bundle-main';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
@@ -64,15 +63,6 @@ export class VidflowWorker {
   }
 }
 
-/** Host name plus the work folder: stable across restarts, different for two workers on one host. */
-export function defaultWorkerId(workDir: string): string {
-  const host =
-    hostname()
-      .replace(/[^A-Za-z0-9._-]+/g, '-')
-      .slice(0, 60) || 'host';
-  return `${host}-${createHash('sha256').update(resolve(workDir)).digest('hex').slice(0, 6)}`;
-}
-
 export async function createVidflowWorker({ cfg, log = console.error, overrides = {} }: VidflowWorkerOptions): Promise<{
   worker: VidflowWorker;
   connection: NativeConnection;
@@ -92,7 +82,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   await ensureSearchAttributes(connOpts, cfg.TEMPORAL_NAMESPACE);
   const connection = await NativeConnection.connect(connOpts);
   const artifacts = createArtifactStore(cfg);
-  const workerId = cfg.VIDFLOW_WORKER_ID ?? defaultWorkerId(cfg.VIDFLOW_WORK_DIR);
+  const workerId = cfg.VIDFLOW_WORKER_ID ?? (await diskWorkerId(cfg.VIDFLOW_WORK_DIR));
   const ownQueue = workerTaskQueue(cfg.TEMPORAL_TASK_QUEUE, workerId);
   const activities = createActivities({
     affinity: { homeQueue: ownQueue, workerId },
