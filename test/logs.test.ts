@@ -9,11 +9,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createServer } from 'node:net';
+import { startDevServer } from '../src/client/dev-server';
+import type { DevServer } from '../src/client/dev-server';
 import { formatEntry } from '../src/worker/logging';
 import { startEmulatorProcess, startWorkerProcess, vidflow } from './helpers/processes';
 import type { EmulatorProcess, WorkerProcess } from './helpers/processes';
-import { localEnv } from './helpers/temporal';
 
 interface JsonLine {
   time: string;
@@ -40,10 +41,19 @@ test('formatEntry: text is "[hh:mm:ss] <workflow id> | message"; json keeps the 
   assert.equal(json.activityType, 'generateClip');
   assert.equal('sdkComponent' in json, false, 'SDK-internal tag dropped');
   assert.match(formatEntry({ ...entry, level: 'WARN' }, 'text'), /\] WARN vidflow-abc \| /);
+  // A reason in `error` (Core's connection warnings, a failed activity) is kept on the text line, shortened.
+  const core = { ...entry, level: 'WARN' as const, message: 'gRPC call poll_activity_task_queue retried 8 times' };
+  const refused = `Status { code: Unavailable, message: "tcp connect error" ${'x'.repeat(400)} }`;
+  const line = formatEntry({ ...core, meta: { target: 'temporalio_client::retry', error: refused } }, 'text');
+  assert.match(line, /retried 8 times: Status \{ code: Unavailable, message: "tcp connect error"/);
+  assert.ok(line.endsWith('…') && line.length < 300, `shortened: ${line.length} characters`);
+  assert.match(formatEntry({ ...entry, meta: { error: new Error('boom') } }, 'text'), /clip ready: boom$/);
 });
 
 describe('a worker process with LOG_FORMAT=json, one run', () => {
-  let temporal: TestWorkflowEnvironment;
+  // A server of its own: the test stops it under the worker, so that Core's connection warnings
+  // (logged by the SDK's native side) must come through as JSON too.
+  let temporal: DevServer;
   let emu: EmulatorProcess;
   let worker: WorkerProcess;
   let dir: string;
@@ -53,7 +63,8 @@ describe('a worker process with LOG_FORMAT=json, one run', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vidflow-logs-'));
-    temporal = await localEnv();
+    const [port, uiPort] = [await freePort(), await freePort()];
+    temporal = await startDevServer({ port, uiPort, detached: false, dbFile: join(dir, 'temporal.db') });
     emu = await startEmulatorProcess({
       replicate: { startingMs: 100, processingMs: 300, clipWidth: 160, clipHeight: 90 },
     });
@@ -78,7 +89,10 @@ describe('a worker process with LOG_FORMAT=json, one run', () => {
     workflowId = (JSON.parse(started.stdout) as { workflowId: string }).workflowId;
     const result = await vidflow(['result', workflowId, '--json'], env);
     assert.equal(result.code, 0, result.stderr);
-    // The last lines (cleanup) may follow the result by a moment: stop the worker, then read.
+    // The server goes away under the worker: Core retries its polls and warns, on its own side.
+    await temporal.stop?.();
+    for (let i = 0; i < 200 && !/retried \d+ times/.test(worker.logs()); i++)
+      await new Promise((r) => setTimeout(r, 200));
     await worker.kill('SIGTERM');
     lines = worker
       .logs()
@@ -96,7 +110,7 @@ describe('a worker process with LOG_FORMAT=json, one run', () => {
   after(async () => {
     await worker?.kill();
     await emu?.stop();
-    await temporal?.teardown();
+    await temporal?.stop?.();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -111,11 +125,18 @@ describe('a worker process with LOG_FORMAT=json, one run', () => {
       lines.some((l) => l.msg.startsWith('worker: polling task queues')),
       'the start-up line is JSON too',
     );
-    const warnings = lines.filter((l) => l.level === 'warn' || l.level === 'error');
+    const core = lines.find((l) => /retried \d+ times/.test(l.msg));
+    assert.ok(core, "Core's connection warning after the server stopped came through (as JSON)");
+    assert.equal(core.level, 'warn');
+    assert.match(String(core.error), /Unavailable|connect/i, 'with its reason');
+    const stopped = lines.findIndex((l) => /retried \d+ times/.test(l.msg));
+    const warnings = lines
+      .slice(0, stopped < 0 ? undefined : stopped)
+      .filter((l) => l.level === 'warn' || l.level === 'error');
     assert.deepEqual(
       warnings.map((l) => l.msg),
       [],
-      'a clean run logs no warning (the activity-only own queue is not one)',
+      'a clean run logs no warning before the server stops (the activity-only own queue is not one)',
     );
   });
 
@@ -139,3 +160,14 @@ describe('a worker process with LOG_FORMAT=json, one run', () => {
     }
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}

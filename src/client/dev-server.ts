@@ -95,9 +95,11 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       child.kill('SIGKILL');
       throw new Error(`the Temporal dev server did not answer on ${address} within 30 s; see ${logFile}`);
     }
+    const exited = new Promise((r) => child.once('exit', r));
+    // Idempotent: a second stop (or one after the server died) must not wait for an exit already past.
     const stop = async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
     };
     return { address, uiUrl, how: `${bin.path} (${bin.source})`, ...((opts.detached ?? true) ? {} : { stop }) };
   }

@@ -28,7 +28,11 @@ export function formatEntry(entry: LogEntry, format: 'text' | 'json'): string {
   }
   const where = workflowId ? ` ${workflowId} |` : '';
   const level = entry.level === 'INFO' ? '' : ` ${entry.level}`;
-  return `[${clock(entry.timestampNanos)}]${level}${where} ${entry.message}`;
+  // Core's warnings ("gRPC call ... retried 8 times") and failed activities carry their reason in
+  // `error`: a person reading text needs it on the same line.
+  const error = meta.error instanceof Error ? meta.error.message : typeof meta.error === 'string' ? meta.error : '';
+  const reason = error ? `: ${error.length > 200 ? `${error.slice(0, 200)}…` : error}` : '';
+  return `[${clock(entry.timestampNanos)}]${level}${where} ${entry.message}${reason}`;
 }
 
 /** Installs the process-wide Temporal Runtime with our logger; safe to call more than once. */
@@ -41,6 +45,9 @@ export function installLogging(
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const format = opts.format ?? 'text';
   Runtime.install({
+    // Core (the SDK's native side) logs to stderr on its own by default, in its own colours: a
+    // connection outage would put non-JSON lines into a LOG_FORMAT=json stream. Forward them here.
+    telemetryOptions: { logging: { filter: { core: opts.debug ? 'DEBUG' : 'WARN', other: 'ERROR' }, forward: {} } },
     logger: new DefaultLogger(level, (entry) => {
       // The SDK's own worker chatter is detail: keep it for DEBUG.
       const meta = (entry.meta ?? {}) as Record<string, unknown>;
