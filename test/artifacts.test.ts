@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -15,7 +17,7 @@ import { createPublishActivities } from '../src/activities/publish';
 import type { PublishVideoInput } from '../src/activities/publish';
 import { outputVideoPath, safeStem } from '../src/activities/paths';
 import { createLocalStore, fileUri } from '../src/artifacts/local-store';
-import { createS3Store } from '../src/artifacts/s3-store';
+import { classifyS3Error, createS3Store } from '../src/artifacts/s3-store';
 import { ArtifactError, createArtifactStore } from '../src/artifacts/store';
 import type { ArtifactErrorKind, ArtifactStore } from '../src/artifacts/store';
 import { downloadResult } from '../src/client/download-result';
@@ -148,6 +150,20 @@ describe('vidflow result --download (downloadResult)', () => {
     } finally {
       process.chdir(cwd);
     }
+  });
+
+  test('an existing file at --out is kept: refused with exit 2 unless force, which replaces it', async () => {
+    const path = await stitched(join(dir, 'cli-3'), 'run-cli-3');
+    const dest = join(dir, 'cli-3-mine.mp4');
+    await writeFile(dest, 'a video of my own');
+    await assert.rejects(
+      downloadResult(config({}), 'run-cli-3', { path }, { out: dest }),
+      (e: unknown) => e instanceof CliError && e.exitCode === 2 && /already exists: .*--force/.test(e.message),
+    );
+    assert.equal(await readFile(dest, 'utf8'), 'a video of my own', 'untouched');
+    const saved = await downloadResult(config({}), 'run-cli-3', { path }, { out: dest, force: true });
+    assert.equal(saved.sizeBytes, SIZE);
+    assert.ok((await readFile(dest)).equals(video), 'replaced with --force');
   });
 
   test('a video on another machine is a CliError (exit 1) naming host, path and the S3 settings', async () => {
@@ -327,6 +343,49 @@ describe('S3 store against a real S3-compatible server (moto)', { skip }, () => 
     );
     const closed = `http://127.0.0.1:${await freePort()}`;
     await expectArtifactError(storeFor(outputDir, undefined, s3.bucket, closed).put(path, 'run-s3-5'), 'unavailable');
+  });
+
+  test('a role allowed only PutObject/GetObject publishes: the 403 AWS gives its HEAD of a missing key is not a credentials error', async () => {
+    const outputDir = join(dir, 's3-iam');
+    const path = await stitched(outputDir, 'run-iam');
+    const seen: string[] = [];
+    let uploaded = 0;
+    // AWS answers HeadObject of a missing key with 403 when the role lacks s3:ListBucket.
+    const server = createServer((req, res) => {
+      seen.push(req.method ?? '?');
+      if (req.method === 'HEAD') return void res.writeHead(403).end();
+      if (req.method !== 'PUT') return void res.writeHead(500).end();
+      req.on('data', (d: Buffer) => (uploaded += d.length));
+      req.on('end', () => res.writeHead(200, { ETag: '"etag"' }).end());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const put = await storeFor(outputDir, undefined, 'vidflow', endpoint).put(path, 'run-iam');
+      assert.equal(put.uri, 's3://vidflow/videos/run-iam.mp4');
+      assert.equal(uploaded, SIZE, 'the whole file went up');
+      assert.deepEqual(seen, ['HEAD', 'PUT']);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('a wrong region or bad request is refused with the settings to check; 429/503 stay retryable', () => {
+    const moved = classifyS3Error(
+      { name: 'PermanentRedirect', message: 'use the eu-west-1 endpoint', $metadata: { httpStatusCode: 301 } },
+      'uploading',
+      'vidflow',
+    );
+    assert.equal(moved.kind, 'refused');
+    assert.match(moved.message, /VIDFLOW_S3_REGION/);
+    const header = { name: 'AuthorizationHeaderMalformed', $metadata: { httpStatusCode: 400 } };
+    assert.equal(classifyS3Error(header, 'uploading', 'vidflow').kind, 'refused');
+    for (const status of [429, 503, 500]) {
+      assert.equal(
+        classifyS3Error({ name: 'X', $metadata: { httpStatusCode: status } }, 'uploading', 'b').kind,
+        'unavailable',
+      );
+    }
   });
 
   test('vidflow result --download fetches an s3:// artifact through the configured store', async () => {

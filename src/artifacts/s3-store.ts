@@ -61,6 +61,15 @@ export function classifyS3Error(err: unknown, what: string, bucket: string): Art
     return new ArtifactError('not-found', `${what}: no such object (${detail})`, { cause: err });
   }
   const message = e.message ?? String(err);
+  // A wrong region (301 PermanentRedirect, 400 AuthorizationHeaderMalformed), a bad bucket name, an
+  // object too large: the same request fails the same way, so saying "try again" would only wait.
+  if (status !== undefined && status >= 300 && status < 500 && status !== 408 && status !== 429) {
+    return new ArtifactError(
+      'refused',
+      `${what}: S3 refused the request for bucket ${bucket} (${detail}: ${message}); check VIDFLOW_S3_REGION, VIDFLOW_S3_ENDPOINT and VIDFLOW_S3_BUCKET`,
+      { cause: err },
+    );
+  }
   return new ArtifactError('unavailable', `${what}: S3 is unavailable (${detail}: ${message}); try again`, {
     cause: err,
   });
@@ -101,6 +110,9 @@ export function createS3Store(opts: S3StoreOptions, fileStore: ArtifactStore): A
       const c = classifyS3Error(err, `checking ${where}`, opts.bucket);
       // HEAD has no body: a missing bucket also reads 404 here. PutObject tells the two apart.
       if (c.kind === 'not-found') return undefined;
+      // Without s3:ListBucket, S3 answers a HEAD of a missing key with 403, not 404: that says
+      // nothing about the credentials (a put-and-get-only role is enough), so let PutObject decide.
+      if (c.kind === 'denied') return undefined;
       throw c;
     }
   }
@@ -125,7 +137,10 @@ export function createS3Store(opts: S3StoreOptions, fileStore: ArtifactStore): A
       if (size === undefined) {
         throw new ArtifactError('not-found', `no video at ${localFile} on this worker, and none at ${uri}`);
       }
-      const body = createReadStream(localFile).pipe(byteCounter((b) => putOpts.onProgress?.(b, size)));
+      const file = createReadStream(localFile);
+      const body = file.pipe(byteCounter((b) => putOpts.onProgress?.(b, size)));
+      // pipe() does not pass a read error on: without this the upload would wait out the heartbeat.
+      file.once('error', (e) => body.destroy(e));
       try {
         await client.send(
           new PutObjectCommand({
@@ -138,6 +153,7 @@ export function createS3Store(opts: S3StoreOptions, fileStore: ArtifactStore): A
           putOpts.signal ? { abortSignal: putOpts.signal } : {},
         );
       } catch (err) {
+        file.destroy();
         body.destroy();
         throw classifyS3Error(err, `uploading to ${uri}`, opts.bucket);
       }

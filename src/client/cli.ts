@@ -14,7 +14,7 @@ import { installLogging, workerLog } from '../worker/logging';
 import { createVidflowWorker, WorkerConfigError } from '../worker/worker';
 import type { videoPipeline } from '../workflows';
 import { CliError, connectClient } from './connection';
-import { downloadResult } from './download-result';
+import { downloadResult, downloadTarget } from './download-result';
 import { serverAnswers, startDevServer, stopDevServer } from './dev-server';
 import { listRuns } from './list';
 import { runCommand } from './run';
@@ -38,7 +38,8 @@ Usage:
   vidflow redo <id> --scene N [--prompt "..."]      regenerate one scene and stitch again (review)
   vidflow cancel <id>                               cancel it (stops paid predictions)
   vidflow result <id> [--json]                      wait for the video
-  vidflow result <id> --download [--out FILE]       wait, then fetch the video here (artifact store)
+  vidflow result <id> --download [--out FILE]       wait, then fetch the video here (artifact store);
+                                                    an existing FILE is kept unless --force
   vidflow stitch <clips...> --out FILE [--transition fade] [--fade 0.5] [--fps N] [--size WxH]
   vidflow server [stop]                             start (or stop) the local Temporal dev server
 
@@ -83,7 +84,9 @@ export async function main(argv: string[]): Promise<number> {
       const { worker } = await createVidflowWorker({ cfg, log: workerLog });
       // A redeploy's SIGTERM (the SDK starts the graceful shutdown on it too): generations hand over
       // at once, their predictions live on at Replicate; other activities get the grace time.
-      process.once('SIGTERM', handOverGenerations);
+      // The SDK's own shutdown signals, Ctrl-C included.
+      for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR2'] as const)
+        process.once(signal, handOverGenerations);
       await worker.run();
       return 0;
     }
@@ -176,11 +179,20 @@ export async function main(argv: string[]): Promise<number> {
     case 'result': {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { json: { type: 'boolean' }, download: { type: 'boolean' }, out: { type: 'string' } },
+        options: {
+          json: { type: 'boolean' },
+          download: { type: 'boolean' },
+          out: { type: 'string' },
+          force: { type: 'boolean' },
+        },
         allowPositionals: true,
       });
       const id = one(positionals, 'workflow id');
-      if (values.out !== undefined && !values.download) throw new CliError('--out goes with --download', 2);
+      if ((values.out !== undefined || values.force) && !values.download) {
+        throw new CliError('--out and --force go with --download', 2);
+      }
+      // Before waiting for the run: a refusal after a ten-minute wait would waste the wait.
+      if (values.download) downloadTarget(id, values.out, values.force);
       const handle = await handleFor(cfg, id);
       let result: PipelineResult;
       try {
@@ -198,6 +210,7 @@ export async function main(argv: string[]): Promise<number> {
           { path, ...(artifactUri ? { artifactUri } : {}) },
           {
             out: values.out,
+            force: values.force,
             progress: err,
           },
         );

@@ -2,6 +2,7 @@
  * `vidflow result <id> --download`: fetches the finished video from the artifact store the worker
  * published it to, so the person who asked for it gets it even when another machine stitched it.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config';
 import { safeStem } from '../activities/paths';
@@ -15,8 +16,19 @@ export interface DownloadResultOptions {
   out?: string | undefined;
   /** Progress lines (standard error). */
   progress?: (line: string) => void;
+  /** Replace a file already at the destination (otherwise refused, exit 2). */
+  force?: boolean | undefined;
   /** For tests. */
   store?: ArtifactStore;
+}
+
+/** Where `--download` saves, and a refusal (exit 2) when a file is already there and not to be replaced. */
+export function downloadTarget(workflowId: string, out: string | undefined, force = false): string {
+  const dest = resolve(out ?? `${safeStem(workflowId)}.mp4`);
+  if (!force && existsSync(dest)) {
+    throw new CliError(`${dest} already exists: choose another --out, or add --force to replace it`, 2);
+  }
+  return dest;
 }
 
 const MB = 1e6;
@@ -36,7 +48,7 @@ export async function downloadResult(
   opts: DownloadResultOptions = {},
 ): Promise<{ path: string; sizeBytes: number; uri: string }> {
   const uri = artifactUriOf(result);
-  const dest = resolve(opts.out ?? `${safeStem(workflowId)}.mp4`);
+  const dest = downloadTarget(workflowId, opts.out, opts.force);
   const store = opts.store ?? createArtifactStore(cfg);
   const progress = opts.progress ?? (() => {});
   progress(`downloading ${uri} to ${dest}`);

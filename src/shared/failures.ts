@@ -45,7 +45,7 @@ export const FAILURES = {
   ApprovalTimedOut: { nonRetryable: true },
   /** The estimated cost is above the run's --max-cost. */
   CostLimitExceeded: { nonRetryable: true },
-  /** A stopping worker (SIGTERM) handed its generation over: retried at once elsewhere, same prediction. */
+  /** A stopping worker (SIGTERM, Ctrl-C) handed its generation over: retried elsewhere after the backoff, same prediction. */
   WorkerShutdown: { nonRetryable: false },
   /** The workers holding a run's clips kept disappearing (each move re-downloads them): bounded. */
   WorkerLost: { nonRetryable: true },

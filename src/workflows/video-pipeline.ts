@@ -131,10 +131,13 @@ const STITCH_OPTIONS: ActivityOptions = {
 const PUBLISH_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '60 seconds',
+  // Every clip is paid for by now: ride out a store that is down for a while (MinIO recreated by a
+  // redeploy, an S3 blip) for about 25 minutes; a store that refuses fails at once (non-retryable).
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,
-    maximumAttempts: 5,
+    maximumInterval: '1 minute',
+    maximumAttempts: 30,
     nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
   },
 };
