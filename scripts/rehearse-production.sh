@@ -9,11 +9,12 @@
 #      to free ports) with deploy/temporal/dynamicconfig.
 #   4. deploy/temporal/create-namespace.sh against it; run twice.
 #   5. vidflow on it: `vidflow run --yes` (offline emulators, in-process worker) to a finished video;
-#      then a `vidflow worker` process and an auto-approved run, the Temporal server SIGKILLed
-#      while the clips are generating and started again on the same database: the run completes,
-#      with one prediction per scene.
+#      then a worker run as the image runs it (dist/, production dependencies only, user nobody,
+#      JSON logs) and an auto-approved run, the Temporal server SIGKILLed while the clips are
+#      generating and started again on the same database: the run completes, with one
+#      prediction per scene.
 #
-# Not covered: the images themselves (tags, entrypoints, the worker image) and the MinIO services.
+# Not covered: the images themselves (base image, tags, entrypoints, health checks) and MinIO.
 # Needs: go, apt-get (as root) or PostgreSQL already installed, and `bash scripts/setup.sh` done.
 # The first run builds the server (several minutes on 2 cores); builds are cached in .vidflow/go.
 # Usage: bash scripts/rehearse-production.sh
@@ -69,6 +70,9 @@ cleanup() {
     tail -15 "$WORK/server.log" >&2
   fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  pkill -u nobody -f 'bin/vidflow.js worker' 2>/dev/null || true
+  sleep 1
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done # runuser may outlive its child
   [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null || true
   if [ -d "$WORK/pg" ]; then runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
@@ -139,7 +143,7 @@ say "video $video: $seconds s"
 
 # --- 5b. the server killed mid-generation -----------------------------------------------------
 # Emulated generations take 8 s, so the kill lands while all three are processing.
-npx tsx src/emulators/main.ts --port 0 --config '{"replicate":{"startingMs":500,"processingMs":8000}}' \
+node --import tsx src/emulators/main.ts --port 0 --config '{"replicate":{"startingMs":500,"processingMs":8000}}' \
   >"$WORK/emu.json" 2>"$WORK/emu.log" &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$WORK/emu.json" ] && break; sleep 0.2; done
@@ -147,9 +151,25 @@ emu=$(head -1 "$WORK/emu.json")
 url() { node -e "console.log(JSON.parse(process.argv[1]).$1)" "$emu"; }
 export OPENAI_API_KEY=sk-rehearsal OPENAI_BASE_URL=$(url openaiBaseUrl)
 export REPLICATE_API_TOKEN=r8_rehearsal REPLICATE_BASE_URL=$(url replicateBaseUrl)
-export VIDFLOW_OUTPUT_DIR="$out" VIDFLOW_WORK_DIR="$WORK/work-b" VIDFLOW_POLL_INTERVAL_MS=300 HOME="$WORK"
-node bin/vidflow.js worker >"$WORK/worker.log" 2>&1 &
+# This worker runs as the image runs it (Dockerfile): compiled dist/, production dependencies only,
+# an unprivileged user, the image's ENV, JSON logs as compose sets them.
+say "worker as the image runs it: npm run build, npm ci --omit=dev, user nobody"
+npm run build >"$WORK/build.log" 2>&1 || { say "npm run build failed:"; tail -20 "$WORK/build.log" >&2; exit 1; }
+APP="$WORK/app"
+mkdir -p "$APP" "$WORK/data/work" "$WORK/data/output"
+cp package.json package-lock.json "$APP/"
+(cd "$APP" && npm ci --omit=dev --no-audit --no-fund >"$WORK/npm-ci.log" 2>&1) ||
+  { say "npm ci --omit=dev failed:"; tail -20 "$WORK/npm-ci.log" >&2; exit 1; }
+cp -r bin dist "$APP/"
+chown -R nobody "$WORK/data"
+(cd "$APP" && exec runuser -u nobody -- env -i PATH=/usr/bin:/bin HOME=/nonexistent \
+  NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=2 MALLOC_ARENA_MAX=2 VIDFLOW_DIST=1 LOG_FORMAT=json \
+  VIDFLOW_WORK_DIR="$WORK/data/work" VIDFLOW_OUTPUT_DIR="$WORK/data/output" VIDFLOW_POLL_INTERVAL_MS=300 \
+  TEMPORAL_ADDRESS="$TEMPORAL_ADDRESS" OPENAI_API_KEY="$OPENAI_API_KEY" OPENAI_BASE_URL="$OPENAI_BASE_URL" \
+  REPLICATE_API_TOKEN="$REPLICATE_API_TOKEN" REPLICATE_BASE_URL="$REPLICATE_BASE_URL" \
+  node bin/vidflow.js worker) >"$WORK/worker.log" 2>&1 &
 pids+=($!)
+export HOME="$WORK"
 for _ in $(seq 1 150); do grep -q 'worker: polling' "$WORK/worker.log" && break; sleep 0.2; done
 id=$(node bin/vidflow.js start "waves on a beach at dawn" --auto-approve --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).workflowId))')
 for _ in $(seq 1 150); do
@@ -167,4 +187,10 @@ created=$(curl -s "$(url controlUrl)/state" | node -e 'let s="";process.stdin.on
 say "run $id completed: $result"
 say "predictions created: $created for 3 scenes"
 [ "$created" = 3 ] || { say "FAIL: a clip was paid for twice"; exit 1; }
+if grep -qv '^{' "$WORK/worker.log"; then
+  say "FAIL: the worker (LOG_FORMAT=json) wrote a line that is not JSON:"
+  grep -v '^{' "$WORK/worker.log" | head -3 >&2
+  exit 1
+fi
+say "worker log: $(wc -l <"$WORK/worker.log") lines, all JSON; worker id $(cat "$WORK/data/work/.worker-id") kept in its work folder"
 say "PASS: schema (twice), server $version on PostgreSQL, namespace (twice), an offline run, a run across a server SIGKILL"
