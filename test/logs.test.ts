@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { startDevServer } from '../src/client/dev-server';
 import type { DevServer } from '../src/client/dev-server';
 import { formatEntry } from '../src/worker/logging';
+import { freePort } from './helpers/crash';
 import { startEmulatorProcess, startWorkerProcess, vidflow } from './helpers/processes';
 import type { EmulatorProcess, WorkerProcess } from './helpers/processes';
 
@@ -160,14 +160,3 @@ describe('a worker process with LOG_FORMAT=json, one run', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
