@@ -136,13 +136,33 @@ test('adopt: an identical prediction created before creatingSince is not adopted
   assert.equal(r.predictionId, rep().predictions[1]!.id);
 });
 
-test('failed on the last model attempt: PredictionFailed becomes final (crashes keep their own, larger budget)', async () => {
+test(`the model's ${MAX_MODEL_ATTEMPTS}rd failure of a scene is final, counted through the heartbeat`, async () => {
+  emu.configure({ replicate: { nextOutcome: Array.from({ length: MAX_MODEL_ATTEMPTS }, () => 'failed' as const) } });
+  let details: unknown;
+  for (let failure = 1; failure <= MAX_MODEL_ATTEMPTS; failure++) {
+    const run = generate(INPUT, { attempt: failure, ...(details ? { heartbeatDetails: details } : {}) });
+    const err = await expectFailure(run.result, 'PredictionFailed');
+    const final = failure === MAX_MODEL_ATTEMPTS;
+    assert.equal(err.nonRetryable, final, `failure ${failure}`);
+    if (final)
+      assert.match(err.message, new RegExp(`failure ${MAX_MODEL_ATTEMPTS} of ${MAX_MODEL_ATTEMPTS}: giving up`));
+    details = lastHeartbeat(run.h);
+    assert.equal((details as { modelFailures?: number }).modelFailures, failure > 1 ? failure - 1 : undefined);
+  }
+  assert.equal(rep().predictionsCreated, MAX_MODEL_ATTEMPTS, 'one prediction paid per model failure');
+});
+
+test('crashes and handovers do not spend the model budget: attempt 7 resuming a live prediction that fails is retried', async () => {
   emu.configure({ replicate: { nextOutcome: ['failed'] } });
-  const { result } = generate(INPUT, { attempt: MAX_MODEL_ATTEMPTS });
-  const err = await expectFailure(result, 'PredictionFailed');
-  assert.equal(err.nonRetryable, true);
-  assert.match(err.message, new RegExp(`attempt ${MAX_MODEL_ATTEMPTS}: giving up`));
-  assert.equal(rep().predictionsCreated, 1);
+  const first = generate();
+  await expectFailure(first.result, 'PredictionFailed');
+  // Six crashed or handed-over attempts later, the retry resumes that (failed) prediction, pays
+  // for a new one, and that one fails too: only the second failure of the model.
+  emu.configure({ replicate: { nextOutcome: ['failed'] } });
+  const late = generate(INPUT, { attempt: 7, heartbeatDetails: lastHeartbeat(first.h) });
+  const err = await expectFailure(late.result, 'PredictionFailed');
+  assert.equal(err.nonRetryable, false, 'by attempt number this would have been final');
+  assert.equal((lastHeartbeat(late.h) as { modelFailures?: number }).modelFailures, 1);
 });
 
 test('failed: PredictionFailed, retryable; a retry with that id in its heartbeat pays for a new prediction', async () => {

@@ -83,7 +83,11 @@ async function nap(ctx: Context, ms: number, stopping: AbortSignal): Promise<voi
   }
 }
 
-/** From this attempt on, a failed prediction fails the scene instead of paying for another one. */
+/**
+ * The model's own failures a scene may have: the one that reaches this count fails the scene
+ * instead of paying for another prediction. Counted in the heartbeat, not by attempt number, so
+ * worker crashes and SIGTERM handovers (which also use attempts) never spend it.
+ */
 export const MAX_MODEL_ATTEMPTS = 3;
 
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
@@ -231,12 +235,15 @@ export function createGenerateActivities(deps: GenerateDeps) {
       await acquireSlot(ctx, tag, previous);
       try {
         let prediction: Prediction | undefined;
+        // Carried by every heartbeat of this scene; grows only when a resumed prediction had failed.
+        let modelFailures = previous?.modelFailures ?? 0;
         if (previous?.predictionId) {
           prediction = await call(() => replicate.predictions.get(previous.predictionId, { signal }));
           ctx.log.info(
             `${tag}: resuming prediction ${prediction.id} (${prediction.status}), attempt ${ctx.info.attempt}`,
           );
           if (prediction.status === 'failed' || prediction.status === 'canceled' || prediction.status === 'aborted') {
+            if (prediction.status === 'failed') modelFailures++;
             prediction = undefined; // the previous attempt already reported it; this attempt pays for a new one
           }
         } else if (previous?.creatingSince) {
@@ -246,7 +253,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
 
         if (!prediction) {
           const creatingSince = new Date().toISOString();
-          ctx.heartbeat({ creatingSince, sceneIndex: input.sceneIndex });
+          ctx.heartbeat({ creatingSince, sceneIndex: input.sceneIndex, ...(modelFailures ? { modelFailures } : {}) });
           ctx.log.info(
             `${tag}: creating prediction on ${spec.replicateModel} (${input.seconds} s, ${input.aspectRatio})`,
           );
@@ -261,11 +268,13 @@ export function createGenerateActivities(deps: GenerateDeps) {
           ctx.log.info(`${tag}: prediction ${prediction.id} created`);
         }
         const id = prediction.id;
-        ctx.heartbeat({
+        const beat = (status: string): GenerateHeartbeat => ({
           predictionId: id,
-          status: prediction.status,
+          status,
           sceneIndex: input.sceneIndex,
-        } satisfies GenerateHeartbeat);
+          ...(modelFailures ? { modelFailures } : {}),
+        });
+        ctx.heartbeat(beat(prediction.status));
 
         try {
           let wait = pollMin;
@@ -279,11 +288,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
             }
             wait = Math.min(pollMax, Math.round(wait * 1.5));
             prediction = await call(() => replicate.predictions.get(id, { signal }));
-            ctx.heartbeat({
-              predictionId: id,
-              status: prediction.status,
-              sceneIndex: input.sceneIndex,
-            } satisfies GenerateHeartbeat);
+            ctx.heartbeat(beat(prediction.status));
             if (prediction.status !== lastStatus) {
               ctx.log.info(`${tag}: prediction ${id}: ${prediction.status}`);
               lastStatus = prediction.status;
@@ -318,13 +323,14 @@ export function createGenerateActivities(deps: GenerateDeps) {
                 },
               );
             }
-            // The model's own failures are bounded here, by attempt, and not by the retry policy's
-            // maximumAttempts: that one must stay high, because worker crashes and heartbeat
-            // timeouts also use attempts and must never be what fails a run.
-            const final = ctx.info.attempt >= MAX_MODEL_ATTEMPTS;
+            // The model's own failures are bounded here, by their count, and not by the retry
+            // policy's maximumAttempts: that one must stay high, because worker crashes, heartbeat
+            // timeouts and handovers also use attempts and must never be what fails a run.
+            const failures = modelFailures + 1;
+            const final = failures >= MAX_MODEL_ATTEMPTS;
             throw failure(
               'PredictionFailed',
-              `${tag}: prediction ${id} failed: ${reason}${final ? ` (attempt ${ctx.info.attempt}: giving up)` : ''}`,
+              `${tag}: prediction ${id} failed: ${reason}${final ? ` (failure ${failures} of ${MAX_MODEL_ATTEMPTS}: giving up)` : ''}`,
               { details: [{ predictionId: id }], ...(final ? { nonRetryable: true } : {}) },
             );
           }

@@ -263,6 +263,8 @@ export interface GenerateHeartbeat {
   status?: string;
   /** Lets `vidflow watch` put a pending activity's progress on the right scene. */
   sceneIndex?: number;
+  /** Predictions of this scene that failed before this one (the model's own failures, not crashes). */
+  modelFailures?: number;
 }
 
 export interface DownloadHeartbeat {
