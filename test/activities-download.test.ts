@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CancelledFailure } from '@temporalio/activity';
 import { createDownloadActivities } from '../src/activities/download';
 import type { DownloadDeps } from '../src/activities/download';
-import { runWorkDir, sceneClipPath } from '../src/activities/paths';
+import { runWorkDir, sceneClipPath } from '../src/support/paths';
 import { KLING_MODEL, startEmulators } from '../src/emulators';
 import type { Emulators } from '../src/emulators';
 import type { ClipFile, DownloadClipInput, DownloadHeartbeat } from '../src/shared/schemas';

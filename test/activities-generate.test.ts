@@ -10,7 +10,7 @@ import { CancelledFailure } from '@temporalio/activity';
 import type { Info } from '@temporalio/activity';
 import { createGenerateActivities, MAX_MODEL_ATTEMPTS } from '../src/activities/generate';
 import type { GenerateDeps } from '../src/activities/generate';
-import { fromReplicateError } from '../src/activities/provider-errors';
+import { fromReplicateError } from '../src/providers/errors';
 import { KLING_MODEL, startEmulators } from '../src/emulators';
 import type { Emulators, PredictionJson } from '../src/emulators';
 import type { GenerateClipInput, GenerateClipResult } from '../src/shared/schemas';

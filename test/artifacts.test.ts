@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createPublishActivities } from '../src/activities/publish';
 import type { PublishVideoInput } from '../src/activities/publish';
-import { outputVideoPath, safeStem } from '../src/activities/paths';
+import { outputVideoPath, safeStem } from '../src/support/paths';
 import { createLocalStore, fileUri } from '../src/artifacts/local-store';
 import { classifyS3Error, createS3Store } from '../src/artifacts/s3-store';
 import { ArtifactError, createArtifactStore } from '../src/artifacts/store';

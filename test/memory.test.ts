@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { createDownloadActivities } from '../src/activities/download';
-import { runWorkDir, sceneClipPath } from '../src/activities/paths';
+import { runWorkDir, sceneClipPath } from '../src/support/paths';
 import { stitchClips } from '../src/media/stitch';
 import { makeTestClip } from '../src/media/testclip';
 import type { ClipFile, DownloadClipInput } from '../src/shared/schemas';

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { inside, outputVideoPath, runWorkDir, safeStem, sceneClipPath } from '../src/activities/paths';
+import { inside, outputVideoPath, runWorkDir, safeStem, sceneClipPath } from '../src/support/paths';
 import { startDevServer } from '../src/client/dev-server';
 import type { DevServer } from '../src/client/dev-server';
 import { startCase } from './helpers/crash';

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { createStitchActivities } from '../src/activities/stitch';
-import { outputVideoPath } from '../src/activities/paths';
+import { outputVideoPath } from '../src/support/paths';
 import { fileArg } from '../src/media/ffmpeg';
 import { makeTestClip, sceneColor } from '../src/media/testclip';
 import { harness } from './helpers/activity-env';

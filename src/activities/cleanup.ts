@@ -1,7 +1,7 @@
 /** Removes a run's working files (downloaded clips) once its video is delivered or it is cancelled. */
 import { Context } from '@temporalio/activity';
 import { rm } from 'node:fs/promises';
-import { runWorkDir } from './paths';
+import { runWorkDir } from '../support/paths';
 
 export interface CleanupDeps {
   workDir: string;

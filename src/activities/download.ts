@@ -19,7 +19,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { failure } from '../shared/failures';
 import type { ClipFile, DownloadClipInput, DownloadHeartbeat } from '../shared/schemas';
 import { probe } from '../media/ffmpeg';
-import { sceneClipPath } from './paths';
+import { sceneClipPath } from '../support/paths';
 import {
   checkContentLength,
   checkContentType,
@@ -30,7 +30,7 @@ import {
   isLoopback,
   redactUrl,
   REPLICATE_DELIVERY_HOSTS,
-} from './download-policy';
+} from '../support/download-policy';
 
 export interface DownloadDeps {
   workDir: string;

@@ -27,8 +27,8 @@ import type { Prediction } from 'replicate';
 import { failure } from '../shared/failures';
 import { MODELS, resolveModelId } from '../shared/models';
 import type { GenerateClipInput, GenerateClipResult, GenerateHeartbeat } from '../shared/schemas';
-import { fromReplicateError } from './provider-errors';
-import { Slots } from './slots';
+import { fromReplicateError } from '../providers/errors';
+import { Slots } from '../support/slots';
 
 export interface GenerateDeps {
   replicate: Replicate;

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { failure } from '../shared/failures';
 import { fallbackScenes } from '../shared/fallback-plan';
 import type { Plan, PlanInput } from '../shared/schemas';
-import { fromOpenAIError } from './provider-errors';
+import { fromOpenAIError } from '../providers/errors';
 
 export interface PlanDeps {
   /** Absent when OPENAI_API_KEY is not set: planning then fails over to the plain split. */

@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import type { ArtifactStore } from '../artifacts/store';
 import { ArtifactError } from '../artifacts/store';
 import { failure } from '../shared/failures';
-import { outputVideoPath } from './paths';
+import { outputVideoPath } from '../support/paths';
 
 export interface PublishDeps {
   store: ArtifactStore;

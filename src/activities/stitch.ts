@@ -10,8 +10,8 @@ import { failure } from '../shared/failures';
 import type { OutputInfo, StitchClipsInput } from '../shared/schemas';
 import { FfmpegMissingError, FfmpegRunError } from '../media/ffmpeg';
 import { ClipError, StitchOptionsError, stitchClips } from '../media/stitch';
-import { outputVideoPath } from './paths';
-import { Slots } from './slots';
+import { outputVideoPath } from '../support/paths';
+import { Slots } from '../support/slots';
 
 export interface StitchDeps {
   outputDir: string;

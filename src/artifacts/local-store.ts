@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { access, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { outputVideoPath } from '../activities/paths';
+import { outputVideoPath } from '../support/paths';
 import type { ArtifactStore } from './types';
 import { ArtifactError, S3_SETTINGS_HINT, uriScheme } from './types';
 import { streamToFile } from './stream-file';

@@ -8,7 +8,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { safeStem } from '../activities/paths';
+import { safeStem } from '../support/paths';
 import { byteCounter, streamToFile } from './stream-file';
 import type { ArtifactStore, PutOptions } from './types';
 import { ArtifactError, S3_SETTINGS_HINT, uriScheme } from './types';

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config';
-import { safeStem } from '../activities/paths';
+import { safeStem } from '../support/paths';
 import { fileUri } from '../artifacts/local-store';
 import { ArtifactError, createArtifactStore } from '../artifacts/store';
 import type { ArtifactStore } from '../artifacts/store';

@@ -37,7 +37,7 @@ export const MAX_WORKFLOW_ID_CHARS = 200;
 
 /**
  * `--id`: a person types it and reads it back in the CLI, the Web UI and file names. File names
- * are made safe anyway (src/activities/paths.ts), but an id with control characters (a newline,
+ * are made safe anyway (src/support/paths.ts), but an id with control characters (a newline,
  * an escape sequence) or invisible format characters (a bidi override that shows `gpm.exe` as
  * `exe.mpg`) would mislead whoever reads it, so those are refused rather than cleaned.
  */

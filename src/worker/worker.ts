@@ -15,9 +15,9 @@ import { BUNDLE_FILE } from './bundle-main';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
 import { createArtifactStore } from '../artifacts/store';
-import { defaultPolicy, parseHostList } from '../activities/download-policy';
+import { defaultPolicy, parseHostList } from '../support/download-policy';
 import { ensureFfmpeg } from '../media/ffmpeg';
-import { createOpenAI, createReplicate } from './clients';
+import { createOpenAI, createReplicate } from '../providers/clients';
 import { ensureSearchAttributes } from './search-attributes';
 import { connectionOptions, describeConnection } from './temporal-connection';
 

@@ -13,7 +13,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import type { LogEntry } from '@temporalio/worker';
 import OpenAI from 'openai';
 import Replicate from 'replicate';
-import { createReplicateFetch } from '../../src/activities/replicate-fetch';
+import { createReplicateFetch } from '../../src/providers/replicate-fetch';
 import type { FailureType } from '../../src/shared/failures';
 import type { Emulators } from '../../src/emulators';
 

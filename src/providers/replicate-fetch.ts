@@ -6,7 +6,7 @@
  * Retry-After), and once a request has failed, the client's re-sends of the same request object
  * fail at once without touching the network. Temporal's retry policy then owns retries.
  */
-import { ProviderHttpError, parseRetryAfter } from './provider-errors';
+import { ProviderHttpError, parseRetryAfter } from './errors';
 
 type Fetch = typeof globalThis.fetch;
 

@@ -6,7 +6,7 @@
 import OpenAI from 'openai';
 import Replicate from 'replicate';
 import type { Config } from '../config';
-import { createReplicateFetch } from '../activities/replicate-fetch';
+import { createReplicateFetch } from './replicate-fetch';
 
 export function createOpenAI(cfg: Config): OpenAI | undefined {
   if (!cfg.OPENAI_API_KEY) return undefined;
