@@ -12,9 +12,10 @@ const load = (name) => require(path.join(root, useDist ? 'dist' : 'src', useDist
 
 const args = process.argv.slice(2);
 if (args[0] === 'stitch') {
-  // ffmpeg only: skip loading the Temporal SDK and the API clients, which is most of the start-up.
-  load('media/stitch-cli')
-    .stitchCommand(args.slice(1))
+  // ffmpeg only: skip cli.ts, which loads the Temporal SDK and the API clients (most of the
+  // start-up). The command reads no configuration; the loader is there for the command shape.
+  load('client/commands/stitch')
+    .run(() => load('config').loadConfig(), args.slice(1))
     .then(
       (code) => process.exit(code),
       (e) => {

@@ -21,7 +21,7 @@ import { classifyS3Error, createS3Store } from '../src/artifacts/s3-store';
 import { ArtifactError, createArtifactStore } from '../src/artifacts/store';
 import type { ArtifactErrorKind, ArtifactStore } from '../src/artifacts/store';
 import { downloadResult } from '../src/client/download-result';
-import { CliError } from '../src/client/connection';
+import { CliError } from '../src/client/errors';
 import { EnvSchema } from '../src/config';
 import { expectFailure, harness } from './helpers/activity-env';
 import { freePort } from './helpers/crash';

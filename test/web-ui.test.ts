@@ -15,7 +15,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config';
 import { startDevServer } from '../src/client/dev-server';
 import type { DevServer } from '../src/client/dev-server';
-import { listRuns } from '../src/client/list';
+import { listRuns } from '../src/client/commands/list';
 import { inputFromFlags, startRun } from '../src/client/start';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -13,9 +13,9 @@
  * - Only a cancellation the workflow asked for cancels the prediction at Replicate. A worker
  *   shutdown, a timeout or a reset also cancel the activity; then the prediction must live on so
  *   the next attempt can resume it, or every redeploy would pay twice.
- * - A worker that begins a graceful shutdown (`vidflow worker` on SIGTERM calls
- *   `handOverGenerations()`) does not poll through its grace time: the prediction runs at
- *   Replicate whoever polls it, so each generation fails its attempt at once with a retryable
+ * - A worker that begins a graceful shutdown (on SIGTERM it aborts the `stopping` signal it gave
+ *   this factory: src/worker/signals.ts) does not poll through its grace time: the prediction runs
+ *   at Replicate whoever polls it, so each generation fails its attempt at once with a retryable
  *   `WorkerShutdown` (the last heartbeat, with the prediction id, goes with the failure) and the
  *   next attempt resumes the same prediction on another worker after the retry backoff. Without
  *   this the SDK would cancel it only when the grace time (10 s) is over.
@@ -47,20 +47,10 @@ export interface GenerateDeps {
   /** After a cancel during the create request: how long to look for the prediction it may have made. */
   lateCreateGraceMs?: number;
   /**
-   * Aborted when this worker begins to shut down: in-flight generations hand over at once (see the
-   * module comment). Default: the process-wide signal that `handOverGenerations()` aborts.
+   * Aborted by the worker that owns these activities when it begins to shut down: every generation
+   * it runs, or is about to start, hands over at once (see the module comment). Default: never.
    */
   stopping?: AbortSignal;
-}
-
-const processStopping = new AbortController();
-
-/**
- * This worker process is shutting down (SIGTERM): every generation it runs, or is about to start,
- * hands over to another worker now instead of at the end of the grace time. Idempotent.
- */
-export function handOverGenerations(): void {
-  processStopping.abort();
 }
 
 /** A generation handed over by a stopping worker: retryable (catalogue), resumed by the next attempt. */
@@ -113,7 +103,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
   const deadline = deps.predictionDeadlineSeconds ?? 30 * 60;
   const orphanPages = deps.orphanSearchPages ?? 3;
   const lateCreateGraceMs = deps.lateCreateGraceMs ?? 3000;
-  const stopping = deps.stopping ?? processStopping.signal;
+  const stopping = deps.stopping ?? new AbortController().signal;
   // A NaN from a mistyped setting would make every `used >= max` false, i.e. no cap at all.
   const cap = deps.maxConcurrentGenerations;
   const slots = new Slots(cap !== undefined && Number.isFinite(cap) ? Math.max(1, Math.floor(cap)) : 8);

@@ -25,17 +25,22 @@ export interface ActivityDeps {
   workDir: string;
   outputDir: string;
   maxConcurrentStitches?: number;
-  generate?: Omit<GenerateDeps, 'replicate'>;
+  generate?: Omit<GenerateDeps, 'replicate' | 'stopping'>;
   download?: Omit<DownloadDeps, 'workDir'>;
   affinity?: AffinityDeps;
   /** Where finished videos are published; default: the local output folder, as is. */
   artifacts?: ArtifactStore;
+  /**
+   * The worker's "I am shutting down" state, owned and aborted by the worker (src/worker/signals.ts):
+   * generations hand over at once instead of polling through the grace time. Default: never aborted.
+   */
+  stopping?: AbortSignal;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPlanActivities({ openai: deps.openai, openaiModel: deps.openaiModel }),
-    ...createGenerateActivities({ replicate: deps.replicate, ...deps.generate }),
+    ...createGenerateActivities({ replicate: deps.replicate, ...deps.generate, stopping: deps.stopping }),
     ...createDownloadActivities({ workDir: deps.workDir, ...deps.download }),
     ...createStitchActivities({ outputDir: deps.outputDir, maxConcurrentStitches: deps.maxConcurrentStitches }),
     ...createCleanupActivities({ workDir: deps.workDir }),

@@ -9,7 +9,7 @@ import { safeStem } from '../support/paths';
 import { fileUri } from '../artifacts/local-store';
 import { ArtifactError, createArtifactStore } from '../artifacts/store';
 import type { ArtifactStore } from '../artifacts/store';
-import { CliError } from './connection';
+import { CliError } from './errors';
 
 export interface DownloadResultOptions {
   /** Where to save; default `./<safe id>.mp4`. */

@@ -16,7 +16,7 @@ import { VIDEO_STAGE } from '../shared/names';
 import { describeZodError, PipelineInputSchema } from '../shared/schemas';
 import type { PipelineInput, PipelineInputArgs } from '../shared/schemas';
 import type { videoPipeline } from '../workflows';
-import { CliError } from './connection';
+import { CliError } from './errors';
 
 export const START_OPTIONS = {
   scenes: { type: 'string' },
@@ -32,6 +32,11 @@ export const START_OPTIONS = {
   'worker-timeout': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
+
+/** The flags above, for the usage of `vidflow start` and `vidflow run`. */
+export const START_OPTIONS_USAGE = `Start options: --scenes 1-6 (3)  --seconds 5|10 (5)  --aspect 16:9|9:16|1:1  --model kling-v2.5-turbo-pro
+               --transition SECONDS (0.5)  --id WORKFLOW_ID  --auto-approve
+               --approval-timeout 24h  --max-cost USD  --review-result  --worker-timeout 1m`;
 
 export const MAX_WORKFLOW_ID_CHARS = 200;
 

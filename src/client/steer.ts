@@ -9,7 +9,7 @@ import { editSceneUpdate, redoSceneUpdate, rejectPlanUpdate } from '../shared/me
 import { describeZodError, EditSceneSchema, RedoSceneSchema, RejectPlanSchema } from '../shared/schemas';
 import type { SceneState } from '../shared/schemas';
 import type { videoPipeline } from '../workflows';
-import { CliError } from './connection';
+import { CliError } from './errors';
 
 type Handle = WorkflowHandle<typeof videoPipeline>;
 

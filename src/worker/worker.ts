@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { workerTaskQueue } from '../shared/names';
+import { onShutdownSignal } from './signals';
 import { diskWorkerId } from './worker-id';
 import { BUNDLE_FILE } from './bundle-main';
 import type { Config } from '../config';
@@ -35,15 +36,21 @@ export interface VidflowWorkerOptions {
 /**
  * The two SDK workers of one vidflow worker process, run and stopped together. They share the
  * connection and the activity objects, so the per-worker caps (stitches, generations) hold across both.
+ * It owns the `stopping` signal its activities were given: aborted when it begins to shut down.
  */
 export class VidflowWorker {
   constructor(
     readonly shared: Worker,
     readonly own: Worker,
+    private readonly stopping: AbortController,
   ) {}
 
-  /** Resolves when both have stopped (shutdown(), or SIGINT/SIGTERM, which the SDK routes to every worker). */
+  /**
+   * Resolves when both have stopped: shutdown(), or a shutdown signal (SIGTERM, Ctrl-C …), which
+   * the SDK routes to every worker and which hands the generations over first (./signals.ts).
+   */
   async run(): Promise<void> {
+    const stopListening = onShutdownSignal(() => this.handOver());
     const runs = [this.shared.run(), this.own.run()];
     try {
       await Promise.all(runs);
@@ -51,10 +58,18 @@ export class VidflowWorker {
       this.shutdown();
       await Promise.allSettled(runs);
       throw err;
+    } finally {
+      stopListening();
     }
   }
 
+  /** Generations running here, or about to start, hand over to another worker now. Idempotent. */
+  handOver(): void {
+    this.stopping.abort();
+  }
+
   shutdown(): void {
+    this.handOver();
     for (const w of [this.shared, this.own]) if (w.getState() === 'RUNNING') w.shutdown();
   }
 
@@ -84,7 +99,9 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   const artifacts = createArtifactStore(cfg);
   const workerId = cfg.VIDFLOW_WORKER_ID ?? (await diskWorkerId(cfg.VIDFLOW_WORK_DIR));
   const ownQueue = workerTaskQueue(cfg.TEMPORAL_TASK_QUEUE, workerId);
+  const stopping = new AbortController();
   const activities = createActivities({
+    stopping: stopping.signal,
     affinity: { homeQueue: ownQueue, workerId },
     artifacts,
     openai: createOpenAI(cfg),
@@ -127,7 +144,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   log(
     `worker: polling task queues ${cfg.TEMPORAL_TASK_QUEUE} and ${ownQueue} (worker id ${workerId}) on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}${cfg.temporalProfile ? `, ${cfg.temporalProfile}` : ''}); ffmpeg ${ff.version}; videos to ${artifacts.describe()}`,
   );
-  return { worker: new VidflowWorker(shared, own), connection };
+  return { worker: new VidflowWorker(shared, own, stopping), connection };
 }
 
 /**

@@ -1,16 +1,18 @@
 /**
  * `vidflow stitch <clips...> --out FILE [--transition fade] [--fade 0.5] [--fps N] [--size WxH]`:
- * the stitcher on its own, for clips from anywhere. Needs ffmpeg only: no Temporal, no API keys.
+ * the stitcher (src/media/stitch.ts) on its own, for clips from anywhere. Needs ffmpeg only: no
+ * Temporal, no API keys, no configuration. So this module imports nothing that loads the Temporal
+ * SDK: bin/vidflow.js runs it without cli.ts, and `vidflow stitch --help` answers in a blink.
  */
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_FADE_SECONDS, XFADE_TRANSITIONS, stitchClips } from './stitch';
+import { DEFAULT_FADE_SECONDS, XFADE_TRANSITIONS, stitchClips } from '../../media/stitch';
+import { isParseArgsError, UsageError } from '../errors';
+import type { ConfigLoader } from './command';
 
-const USAGE =
+export const usage =
   'usage: vidflow stitch <clips...> --out FILE [--transition fade|dissolve|wipeleft|…] [--fade 0.5] [--fps N] [--size WxH]';
-
-class UsageError extends Error {}
 
 function parseSize(text: string): { width: number; height: number } {
   const m = /^(\d{1,5})x(\d{1,5})$/i.exec(text.trim());
@@ -32,12 +34,15 @@ function parseNumber(name: string, text: string, min: number, max: number, minIn
   return v;
 }
 
-/** Returns the process exit code: 0 done, 2 bad arguments, 1 the stitch failed. */
-export async function stitchCommand(argv: string[]): Promise<number> {
+/**
+ * Returns the process exit code: 0 done, 2 bad arguments, 1 the stitch failed. It reports its own
+ * errors (`vidflow stitch: …` and the usage), as it also runs without cli.ts. No configuration.
+ */
+export async function run(_config: ConfigLoader, args: string[]): Promise<number> {
   let opts: Parameters<typeof stitchClips>[0];
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args,
       allowPositionals: true,
       strict: true,
       options: {
@@ -50,7 +55,7 @@ export async function stitchCommand(argv: string[]): Promise<number> {
       },
     });
     if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${usage}\n`);
       return 0;
     }
     if (positionals.length === 0) throw new UsageError('no clips given');
@@ -75,9 +80,8 @@ export async function stitchCommand(argv: string[]): Promise<number> {
       ...(values.size !== undefined ? { size: parseSize(values.size) } : {}),
     };
   } catch (err) {
-    // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown or malformed options.
-    const message = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`vidflow stitch: ${message ? (err as Error).message : String(err)}\n${USAGE}\n`);
+    const message = err instanceof UsageError || isParseArgsError(err);
+    process.stderr.write(`vidflow stitch: ${message ? err.message : String(err)}\n${usage}\n`);
     return 2;
   }
 

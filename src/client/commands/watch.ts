@@ -4,10 +4,26 @@
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
-import { statusQuery } from '../shared/messages';
-import { FINAL_STAGES } from '../shared/schemas';
-import type { PipelineStatus } from '../shared/schemas';
-import type { videoPipeline } from '../workflows';
+import { parseArgs } from 'node:util';
+import { statusQuery } from '../../shared/messages';
+import { FINAL_STAGES } from '../../shared/schemas';
+import type { PipelineStatus } from '../../shared/schemas';
+import type { videoPipeline } from '../../workflows';
+import { runHandle } from '../connection';
+import type { ConfigLoader } from './command';
+import { out, workflowIdArg } from './command';
+
+export const usage = `usage: vidflow watch <id>   live per-scene progress until the run ends (exit 0 if it completed)`;
+
+/** Progress on standard error; the video's path, if any, on standard output. */
+export async function run(config: ConfigLoader, args: string[]): Promise<number> {
+  const cfg = config();
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+  const id = workflowIdArg(positionals, usage);
+  const final = await watch(id, await runHandle(cfg, id), (s) => process.stderr.write(s));
+  if (final.output) out(final.output.path);
+  return final.stage === 'completed' ? 0 : 1;
+}
 
 export interface SceneLive {
   /** Last heartbeat of a running activity for this scene. */

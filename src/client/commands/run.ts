@@ -6,30 +6,48 @@
  * nothing, and `vidflow worker` finishes the run later.
  */
 import { createInterface } from 'node:readline/promises';
-import type { Config } from '../config';
-import { webUiRunUrl } from '../config';
-import { ensureFfmpeg } from '../media/ffmpeg';
-import { approveSignal, statusQuery } from '../shared/messages';
-import { FINAL_STAGES } from '../shared/schemas';
-import type { PipelineInput, PipelineStatus } from '../shared/schemas';
+import { parseArgs } from 'node:util';
+import type { Config } from '../../config';
+import { webUiRunUrl } from '../../config';
+import { ensureFfmpeg } from '../../media/ffmpeg';
+import { approveSignal, statusQuery } from '../../shared/messages';
+import { FINAL_STAGES } from '../../shared/schemas';
+import type { PipelineInput, PipelineStatus } from '../../shared/schemas';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { videoPipeline } from '../workflows';
-import { installLogging } from '../worker/logging';
-import { createVidflowWorker } from '../worker/worker';
-import { CliError, connectClient } from './connection';
-import { serverAnswers, startDevServer } from './dev-server';
-import { goOffline, OFFLINE_BANNER } from './offline';
-import { startRun } from './start';
-import { editScene, redoScene, rejectPlan } from './steer';
-import { formatStatus } from './status-format';
+import type { videoPipeline } from '../../workflows';
+import { installLogging } from '../../worker/logging';
+import { createVidflowWorker } from '../../worker/worker';
+import { connectClient } from '../connection';
+import { serverAnswers, startDevServer } from '../dev-server';
+import { CliError, rootMessage } from '../errors';
+import { goOffline, OFFLINE_BANNER } from '../offline';
+import { inputFromFlags, START_OPTIONS, START_OPTIONS_USAGE, startRun } from '../start';
+import { editScene, redoScene, rejectPlan } from '../steer';
+import { formatStatus } from '../status-format';
+import type { ConfigLoader } from './command';
+import { err as say } from './command';
 
-export interface RunOptions {
+export const usage = `usage: vidflow run "<prompt>" [--yes] [start options]   the whole job: server, worker, plan, approval, video
+
+--yes approves without asking (plan and, with --review-result, video); --json prints the result as JSON.
+${START_OPTIONS_USAGE}`;
+
+export async function run(config: ConfigLoader, args: string[]): Promise<number> {
+  const cfg = config();
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...START_OPTIONS, yes: { type: 'boolean', short: 'y' } },
+    allowPositionals: true,
+  });
+  const input = inputFromFlags(positionals.join(' ') || undefined, values);
+  return runJob(cfg, input, { yes: Boolean(values.yes), id: values.id, json: Boolean(values.json) });
+}
+
+interface RunOptions {
   yes: boolean;
   id?: string | undefined;
   json?: boolean;
 }
-
-const say = (line: string) => process.stderr.write(line + '\n');
 
 async function ask(question: string, lower = true): Promise<string> {
   if (!process.stdin.isTTY)
@@ -43,7 +61,7 @@ async function ask(question: string, lower = true): Promise<string> {
   }
 }
 
-export async function runCommand(baseCfg: Config, input: PipelineInput, opts: RunOptions): Promise<number> {
+async function runJob(baseCfg: Config, input: PipelineInput, opts: RunOptions): Promise<number> {
   await ensureFfmpeg();
   let cfg = baseCfg;
   const cleanups: (() => Promise<void>)[] = [];
@@ -74,6 +92,7 @@ export async function runCommand(baseCfg: Config, input: PipelineInput, opts: Ru
 
     installLogging({ debug: Boolean(cfg.DEBUG), format: cfg.LOG_FORMAT });
     const { worker } = await createVidflowWorker({ cfg, log: say });
+    // Like `vidflow worker`: Ctrl-C hands the generations over (src/worker/signals.ts).
     const workerDone = worker.run();
     cleanups.unshift(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -100,7 +119,7 @@ export async function runCommand(baseCfg: Config, input: PipelineInput, opts: Ru
       else process.stdout.write(result.path + '\n');
       return 0;
     } catch (err) {
-      say(`run ${status.stage}: ${messageOf(err)}`);
+      say(`run ${status.stage}: ${rootMessage(err)}`);
       return 1;
     }
   } finally {
@@ -166,18 +185,12 @@ async function decide(handle: Handle, s: PipelineStatus, yes: boolean): Promise<
   }
 }
 
-function messageOf(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
-}
-
 /**
  * Polls the status query until the run ends, handing each new review point (a plan round, a
  * result) to `onReview` once. Per-scene steps are not printed here: the in-process worker logs
  * one line per step already.
  */
-export async function followRun(
+async function followRun(
   query: () => Promise<PipelineStatus>,
   onReview: (s: PipelineStatus) => Promise<void>,
 ): Promise<PipelineStatus> {

@@ -1,0 +1,31 @@
+/**
+ * `vidflow start "<prompt>"`: validates the flags, starts a run and returns (no worker needed yet:
+ * the run waits in Temporal for one). With --id, starting again returns the existing run.
+ */
+import { parseArgs } from 'node:util';
+import { webUiRunUrl } from '../../config';
+import { connectClient } from '../connection';
+import { inputFromFlags, START_OPTIONS, START_OPTIONS_USAGE, startRun } from '../start';
+import type { ConfigLoader } from './command';
+import { err, out } from './command';
+
+export const usage = `usage: vidflow start "<prompt>" [start options] [--json]   start a run and return
+
+${START_OPTIONS_USAGE}`;
+
+export async function run(config: ConfigLoader, args: string[]): Promise<number> {
+  const cfg = config();
+  const { values, positionals } = parseArgs({ args, options: START_OPTIONS, allowPositionals: true });
+  const input = inputFromFlags(positionals.join(' ') || undefined, values);
+  const client = await connectClient(cfg);
+  const { handle, existed } = await startRun(client, cfg, input, values.id);
+  const desc = await handle.describe();
+  const webUiUrl = webUiRunUrl(cfg, handle.workflowId, desc.runId);
+  if (existed) err(`run ${handle.workflowId} already exists (${desc.status.name}); not starting another`);
+  if (values.json)
+    out(
+      JSON.stringify({ workflowId: handle.workflowId, runId: desc.runId, webUiUrl, ...(existed ? { existed } : {}) }),
+    );
+  else out(`${existed ? 'exists' : 'started'}: ${handle.workflowId}\nWeb UI: ${webUiUrl}`);
+  return 0;
+}
