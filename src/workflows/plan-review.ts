@@ -1,9 +1,9 @@
 /**
  * The person in the loop: the plan is made (by the LLM, or a plain split when it cannot), shown
  * for approval, edited or rejected and made again; with `reviewResult`, the finished video waits
- * for approval while single scenes are redone. Every wait ends at approvalTimeout, so a forgotten
- * run stops instead of holding its slot forever. The update validators refuse, with a reason, what
- * does not fit the run's stage before anything changes.
+ * for approval while single scenes are redone. The waits end at approvalTimeout, so a forgotten
+ * run ends (`timed_out`) instead of waiting forever. The update validators refuse, with a reason,
+ * what does not fit the run's stage, before anything changes.
  */
 import { condition, isCancellation, log, patched } from '@temporalio/workflow';
 import { failure } from '../shared/failures';
