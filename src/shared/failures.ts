@@ -56,6 +56,11 @@ export const FAILURES = {
    * disk under the same worker id): the workflow fetches them again; retrying here cannot help.
    */
   ClipsMissing: { nonRetryable: true },
+  /**
+   * The workflow's own catch-all: a run failed on an error without a catalogue type (an activity
+   * that timed out, a bug). The run is over either way; retrying it would start paying again.
+   */
+  PipelineFailed: { nonRetryable: true },
 } as const satisfies Record<string, { nonRetryable: boolean }>;
 
 export type FailureType = keyof typeof FAILURES;
@@ -82,6 +87,11 @@ export function failure(type: FailureType, message: string, opts: FailureOptions
     ...(opts.cause ? { cause: opts.cause } : {}),
     nextRetryDelay: opts.nextRetryDelayMs,
   });
+}
+
+/** The catalogue type of a failure's `type` field, or undefined when it is not one of ours. */
+export function asFailureType(type: string | null | undefined): FailureType | undefined {
+  return type != null && Object.hasOwn(FAILURES, type) ? (type as FailureType) : undefined;
 }
 
 export function isFailureType(err: unknown, type: FailureType): boolean {

@@ -5,6 +5,7 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 
 export const DEFAULT_TASK_QUEUE = 'video-pipeline';
+/** Clients start runs by this name; src/workflows/index.ts fails to compile if no workflow is exported under it. */
 export const WORKFLOW_TYPE = 'videoPipeline';
 
 /** Keyword search attribute holding the stage, so `temporal workflow list --query` can find runs. */

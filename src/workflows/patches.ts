@@ -1,0 +1,12 @@
+/**
+ * Patch ids: each guards a change that adds or moves commands, so histories recorded before it
+ * (test/histories) still replay. Remove with deprecatePatch once no run started before it is open.
+ * Where each `patched()` is called, and when, is part of the recorded histories: keep call sites.
+ */
+
+/** The plan waits for approval at most approvalTimeout (before, forever): adds a timer. */
+export const PATCH_APPROVAL_TIMEOUT = 'approval-timeout';
+/** Disk-bound steps run on a claimed worker's own queue (before, on the shared queue). */
+export const PATCH_WORKER_AFFINITY = 'worker-affinity';
+/** A failed run removes the clips it downloaded (before, they stayed on the worker's disk for good). */
+export const PATCH_CLEANUP_ON_FAILURE = 'cleanup-on-failure';

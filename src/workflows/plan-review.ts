@@ -1,0 +1,207 @@
+/**
+ * The person in the loop: the plan is made (by the LLM, or a plain split when it cannot), shown
+ * for approval, edited or rejected and made again; with `reviewResult`, the finished video waits
+ * for approval while single scenes are redone. The waits end at approvalTimeout, so a forgotten
+ * run ends (`timed_out`) instead of waiting forever. The update validators refuse, with a reason,
+ * what does not fit the run's stage, before anything changes.
+ */
+import { condition, isCancellation, log, patched } from '@temporalio/workflow';
+import { failure } from '../shared/failures';
+import { fallbackScenes } from '../shared/fallback-plan';
+import {
+  describeZodError,
+  EditSceneSchema,
+  parseDurationMs,
+  RedoSceneSchema,
+  RejectPlanSchema,
+} from '../shared/schemas';
+import type { EditSceneArgs, Plan, RedoSceneArgs, RejectPlanArgs, SceneState } from '../shared/schemas';
+import { messageOf } from './activity-failures';
+import { planScenes } from './activity-options';
+import { PATCH_APPROVAL_TIMEOUT } from './patches';
+import type { PipelineRun } from './run-state';
+
+/** Plans made in all (the first plus re-plans after rejections): each costs an LLM call and a person's time. */
+export const MAX_PLAN_ROUNDS = 5;
+
+/** Plans, shows the plan for approval, and plans again with the feedback of each rejection. */
+export async function planUntilApproved(run: PipelineRun): Promise<void> {
+  const state = run.status;
+  let feedback: string | undefined;
+  for (;;) {
+    const previous = state.scenes.map((s) => s.prompt);
+    const plan = await makePlan(run, feedback === undefined ? undefined : { previousScenes: previous, feedback });
+    state.planRound++;
+    state.planner = plan.planner;
+    if (plan.note) state.plannerNote = plan.note;
+    else delete state.plannerNote;
+    state.scenes = plan.scenes.map((prompt, i) => ({ index: i + 1, prompt, status: 'pending', attempts: 0 }));
+    if (run.input.autoApprove) return;
+
+    run.setStage('awaiting_approval');
+    run.rejection = undefined;
+    if (patched(PATCH_APPROVAL_TIMEOUT)) {
+      const decided = await condition(() => run.planApproved || run.rejection !== undefined, approvalTimeoutMs(run), {
+        summary: 'waiting for the plan to be approved',
+      });
+      if (!decided) timedOut(run, 'the plan was not approved');
+    } else {
+      await condition(() => run.planApproved);
+    }
+    if (run.planApproved) {
+      log.info('plan approved');
+      return;
+    }
+    feedback = run.rejection;
+    log.info(`plan rejected (round ${state.planRound}): ${feedback}`);
+    run.setStage('planning');
+  }
+}
+
+/** Plans with the LLM; if the activity fails for good (bad key, outage), falls back to a plain split. */
+async function makePlan(run: PipelineRun, again?: { previousScenes: string[]; feedback?: string }): Promise<Plan> {
+  const i = run.input;
+  try {
+    return await planScenes({
+      prompt: i.prompt,
+      scenes: i.scenes,
+      sceneSeconds: i.sceneSeconds,
+      maxScenePromptChars: run.model.maxPromptChars,
+      ...(again ?? {}),
+    });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const note = `LLM planning failed: ${messageOf(err)}`;
+    log.warn(`${note}; using a plain split of the prompt`);
+    return { planner: 'fallback', note, scenes: fallbackScenes(i.prompt, i.scenes) };
+  }
+}
+
+/**
+ * Waits in `reviewing_result` for approval or redos, and returns the scenes to produce again
+ * (none: approved, or no decision in time on a video that exists, which is kept).
+ */
+export async function awaitResultReview(run: PipelineRun): Promise<SceneState[]> {
+  run.setStage('reviewing_result');
+  run.resultApproved = false;
+  const decided = await condition(
+    () => (run.resultApproved && run.hasAllClips()) || run.redoQueue.length > 0,
+    approvalTimeoutMs(run),
+    {
+      summary: 'waiting for the result to be approved',
+    },
+  );
+  if (!decided) {
+    if (!run.status.output) return timedOut(run, 'no decision on the result');
+    log.info('no decision on the result in time: keeping the current video');
+    return [];
+  }
+  const batch = run.redoQueue.splice(0);
+  return batch.map((redo) => {
+    const scene = run.status.scenes[redo.index - 1]!;
+    if (redo.prompt) scene.prompt = redo.prompt;
+    run.clips.delete(scene.index);
+    run.outputs.delete(scene.index); // a redo is a new prediction, not a new download of the old one
+    return scene;
+  });
+}
+
+function approvalTimeoutMs(run: PipelineRun): number {
+  return parseDurationMs(run.input.approvalTimeout)!;
+}
+
+/** Nobody decided in time: the run ends as `timed_out` before it spends anything more. */
+function timedOut(run: PipelineRun, what: string): never {
+  run.status.error = `${what} within ${run.input.approvalTimeout}; nothing more was generated`;
+  run.setStage('timed_out');
+  throw failure('ApprovalTimedOut', run.status.error);
+}
+
+// ---- message handlers and their validators ----------------------------------------------------
+
+/** The `approve` signal: approves whatever is under review; a signal cannot be refused, so it logs. */
+export function approve(run: PipelineRun): void {
+  const stage = run.status.stage;
+  if (stage === 'awaiting_approval') run.planApproved = true;
+  else if (stage === 'reviewing_result') run.resultApproved = true;
+  else log.warn(`approve ignored: nothing awaits approval in stage ${stage}`);
+}
+
+export function editScene(run: PipelineRun, { index, prompt }: EditSceneArgs): SceneState {
+  const scene = run.status.scenes[index - 1]!;
+  scene.prompt = prompt;
+  log.info(`scene ${index}/${run.sceneCount}: prompt edited`);
+  run.refreshDetails();
+  return scene;
+}
+
+export function validateEditScene(run: PipelineRun, edit: unknown): void {
+  const state = run.status;
+  const e = EditSceneSchema.safeParse(edit);
+  if (!e.success) refuse(describeZodError(e.error));
+  if (state.stage !== 'awaiting_approval' && state.stage !== 'reviewing_result') {
+    refuse(`scenes can be edited only while the plan or the result is under review (stage is ${state.stage})`);
+  }
+  if (e.data.index > state.scenes.length)
+    refuse(`there is no scene ${e.data.index}: the plan has ${state.scenes.length}`);
+  refuseLongPrompt(run, e.data.prompt);
+}
+
+export function rejectPlan(run: PipelineRun, { feedback }: RejectPlanArgs): { planRound: number } {
+  run.rejection = feedback;
+  return { planRound: run.status.planRound + 1 };
+}
+
+export function validateRejectPlan(run: PipelineRun, r: unknown): void {
+  const state = run.status;
+  const e = RejectPlanSchema.safeParse(r);
+  if (!e.success) refuse(describeZodError(e.error));
+  if (state.stage !== 'awaiting_approval')
+    refuse(`only a plan awaiting approval can be rejected (stage is ${state.stage})`);
+  if (run.rejection !== undefined) refuse('the plan is already being made again');
+  if (state.planRound >= MAX_PLAN_ROUNDS) {
+    refuse(`the plan has been made ${state.planRound} times, the most allowed: edit scenes, approve or cancel`);
+  }
+}
+
+/** Queues the scene for awaitResultReview; the estimate grows at once, so the next redo is checked against it. */
+export function redoScene(run: PipelineRun, redo: RedoSceneArgs): { index: number; estimatedCostUsd: number } {
+  run.redoQueue.push(redo);
+  run.status.estimatedCostUsd = run.costWithOneMoreScene();
+  run.refreshDetails();
+  return { index: redo.index, estimatedCostUsd: run.status.estimatedCostUsd };
+}
+
+export function validateRedoScene(run: PipelineRun, redo: unknown): void {
+  const state = run.status;
+  const e = RedoSceneSchema.safeParse(redo);
+  if (!e.success) refuse(describeZodError(e.error));
+  if (state.stage !== 'reviewing_result') {
+    refuse(`a scene can be redone only while the result is under review (stage is ${state.stage})`);
+  }
+  if (e.data.index > state.scenes.length)
+    refuse(`there is no scene ${e.data.index}: the plan has ${state.scenes.length}`);
+  if (run.redoQueue.some((q) => q.index === e.data.index))
+    refuse(`scene ${e.data.index} is already queued to be redone`);
+  if (e.data.prompt) refuseLongPrompt(run, e.data.prompt);
+  const after = run.costWithOneMoreScene();
+  const max = run.input.maxCostUsd;
+  if (max !== undefined && after > max) {
+    refuse(
+      `redoing scene ${e.data.index} would bring the estimated cost to $${after.toFixed(2)}, above --max-cost $${max.toFixed(2)}`,
+    );
+  }
+}
+
+function refuseLongPrompt(run: PipelineRun, prompt: string): void {
+  const max = run.model.maxPromptChars;
+  if (prompt.length > max) refuse(`prompt is ${prompt.length} characters; ${run.modelId} takes at most ${max}`);
+}
+
+/**
+ * Refuses an update from its validator: the caller sees the reason as the refusal, and nothing is
+ * written to the history. (Not a catalogue failure: the run goes on; only the update is refused.)
+ */
+function refuse(reason: string): never {
+  throw new Error(reason);
+}

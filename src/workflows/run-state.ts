@@ -1,0 +1,106 @@
+/**
+ * One run's state, shared by its phases and its message handlers: the status the `status` query
+ * returns, what the reviewers decided, the clips and the worker they live on. One object, so
+ * every phase works on the same run and the Web UI's current details follow every change.
+ */
+import { log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { estimateCostUsd, MODELS } from '../shared/models';
+import type { ModelId, ModelSpec } from '../shared/models';
+import { VIDEO_STAGE } from '../shared/names';
+import type { ClipFile, PipelineInput, PipelineStatus, RedoSceneArgs, Stage } from '../shared/schemas';
+import { legacyActivities } from './activity-options';
+import type { DiskBoundActivities } from './activity-options';
+
+/** Where a run's clips live: a worker's own queue, or (old runs) the shared queue. */
+export interface Home {
+  taskQueue: string;
+  workerId?: string;
+  acts: DiskBoundActivities;
+}
+
+export class PipelineRun {
+  readonly workflowId: string;
+  /** Scenes asked for: the run is done producing when it has this many clips. */
+  readonly sceneCount: number;
+  readonly modelId: ModelId;
+  /** Looked up once: prompt limits in validators and the planner come from here. */
+  readonly model: ModelSpec;
+  /** What one more generated scene (a redo) adds to the estimate. */
+  readonly sceneCostUsd: number;
+  /** What the `status` query returns, changed in place. */
+  readonly status: PipelineStatus;
+
+  // Set by the message handlers, awaited by the reviews (./plan-review).
+  planApproved = false;
+  resultApproved = false;
+  /** The feedback of a rejection the planner has not taken up yet. */
+  rejection: string | undefined;
+  readonly redoQueue: RedoSceneArgs[] = [];
+
+  // The clips (./scene-production).
+  readonly clips = new Map<number, ClipFile>();
+  /** Each scene's output URL: moving to another worker downloads it again without paying again. */
+  readonly outputs = new Map<number, string>();
+  /** The home queue each downloaded clip lives on. */
+  readonly clipHome = new Map<number, string>();
+
+  // The worker holding the clips (./home-worker).
+  home: Home | undefined;
+  /** The claim in flight, so scenes that need a home at the same time share one claim. */
+  claiming: Promise<Home> | undefined;
+  /** Times the run moved to another worker, or fetched its vanished clips again. */
+  moves = 0;
+  /** Runs recorded before worker affinity: everything on the shared queue. */
+  readonly legacyHome: Home;
+
+  constructor(readonly input: PipelineInput) {
+    const info = workflowInfo();
+    this.workflowId = info.workflowId;
+    this.sceneCount = input.scenes;
+    this.modelId = input.model;
+    this.model = MODELS[input.model];
+    this.sceneCostUsd = estimateCostUsd(input.model, 1, input.sceneSeconds);
+    this.status = {
+      stage: 'planning',
+      scenes: [],
+      planRound: 0,
+      estimatedCostUsd: estimateCostUsd(input.model, this.sceneCount, input.sceneSeconds),
+      ...(input.maxCostUsd !== undefined ? { maxCostUsd: input.maxCostUsd } : {}),
+    };
+    this.legacyHome = { taskQueue: info.taskQueue, acts: legacyActivities };
+  }
+
+  /** Every scene has its clip (none is flagged or waiting for a redo). */
+  hasAllClips(): boolean {
+    return this.clips.size === this.sceneCount;
+  }
+
+  /** The estimate after one more scene is generated, rounded to cents as shown. */
+  costWithOneMoreScene(): number {
+    return Math.round((this.status.estimatedCostUsd + this.sceneCostUsd) * 100) / 100;
+  }
+
+  /** The stage is also a search attribute, so `temporal workflow list --query` finds runs by it. */
+  setStage(stage: Stage): void {
+    this.status.stage = stage;
+    upsertSearchAttributes([{ key: VIDEO_STAGE, value: stage }]);
+    this.refreshDetails();
+    log.info(`stage: ${stage}`);
+  }
+
+  /** The Web UI's "current details": the status in a few lines, rewritten after every change. */
+  refreshDetails(): void {
+    const s = this.status;
+    const lines = [`**${s.stage}** · estimated cost $${s.estimatedCostUsd.toFixed(2)}`];
+    if (s.planner === 'fallback') lines.push(`plan: fallback (${s.plannerNote ?? 'no reason'})`);
+    for (const scene of s.scenes) {
+      const attempt = scene.attempts > 1 ? ` (attempt ${scene.attempts})` : '';
+      lines.push(`- scene ${scene.index}/${this.sceneCount}: ${scene.status}${attempt}`);
+    }
+    if (s.worker) lines.push(`worker: ${s.worker}`);
+    if (s.output) lines.push(`output: ${s.output.path} (${s.output.durationSeconds.toFixed(1)} s)`);
+    if (s.artifactUri) lines.push(`artifact: ${s.artifactUri}`);
+    if (s.error) lines.push(`error: ${s.error}`);
+    setCurrentDetails(lines.join('\n'));
+  }
+}

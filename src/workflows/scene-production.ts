@@ -1,0 +1,124 @@
+/**
+ * Producing scenes: all at once, each a chain generate → download, so a clip is fetched the moment
+ * it is ready. A scene's output URL is kept, so a new download (another worker) never pays for a
+ * new prediction; only an expired or unplayable output is generated again, a bounded number of times.
+ */
+import { CancellationScope, isCancellation, log } from '@temporalio/workflow';
+import type { FailureType } from '../shared/failures';
+import type { ClipFile, SceneState } from '../shared/schemas';
+import { failureTypeOf, homeWasLost, messageOf } from './activity-failures';
+import { generateClip } from './activity-options';
+import { homeWorker, leaveHome } from './home-worker';
+import type { Home, PipelineRun } from './run-state';
+
+/** A clip whose URL expired, or that came back unplayable, is generated again at most this often. */
+export const MAX_REGENERATIONS = 2;
+
+/** Failure types after which a scene is generated again instead of failing the run. */
+const REGENERATE_ON: readonly FailureType[] = ['OutputExpired', 'InvalidClip'];
+
+/**
+ * Produces the given scenes at once. When one scene fails for good the others are cancelled (which
+ * cancels their predictions at Replicate) and awaited, so a failed run stops spending before it
+ * reports the failure. With result review, a scene stopped by content moderation is not a
+ * failure: it waits, flagged, for a person to edit and redo it.
+ */
+export async function produceScenes(run: PipelineRun, scenes: SceneState[]): Promise<void> {
+  const scope = new CancellationScope();
+  let firstFailure: unknown;
+  const settled = await scope.run(() =>
+    Promise.allSettled(
+      scenes.map(async (scene) => {
+        try {
+          const clip = await produceScene(run, scene);
+          if (clip) run.clips.set(scene.index, clip);
+        } catch (err) {
+          if (isCancellation(err)) {
+            scene.status = 'cancelled';
+          } else if (firstFailure === undefined) {
+            firstFailure = err;
+            scope.cancel();
+          }
+          throw err;
+        }
+      }),
+    ),
+  );
+  if (firstFailure !== undefined) throw firstFailure as Error;
+  for (const r of settled) if (r.status === 'rejected') throw r.reason as Error;
+  const flagged = run.status.scenes.filter((s) => s.status === 'flagged');
+  if (flagged.length) {
+    run.status.error =
+      flagged.map((s) => `scene ${s.index}: ${s.error ?? 'flagged'}`).join('; ') + ' — edit and redo it';
+  }
+}
+
+/**
+ * Generates a scene (unless its output URL is already known) and downloads it to the run's home
+ * worker. An expired or unplayable output is generated again; a home that vanished is replaced
+ * and the download repeated there, without a new prediction.
+ */
+async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFile | undefined> {
+  const { workflowId, input, sceneCount } = run;
+  const tag = `scene ${scene.index}/${sceneCount}`;
+  for (let round = 0; ;) {
+    let at: Home | undefined;
+    try {
+      let url = run.outputs.get(scene.index);
+      if (url === undefined) {
+        scene.status = 'generating';
+        scene.attempts++;
+        run.refreshDetails();
+        const gen = await generateClip.executeWithOptions({ summary: `generate ${tag}` }, [
+          {
+            workflowId,
+            sceneIndex: scene.index,
+            sceneCount,
+            prompt: scene.prompt,
+            model: run.modelId,
+            seconds: input.sceneSeconds,
+            aspectRatio: input.aspectRatio,
+          },
+        ]);
+        scene.predictionId = gen.predictionId;
+        url = gen.outputUrl;
+        run.outputs.set(scene.index, url);
+      }
+      scene.status = 'downloading';
+      run.refreshDetails();
+      at = await homeWorker(run);
+      const clip = await at.acts.downloadClip.executeWithOptions({ summary: `download ${tag}` }, [
+        { workflowId, sceneIndex: scene.index, sceneCount, url },
+      ]);
+      run.clipHome.set(scene.index, at.taskQueue);
+      scene.status = 'ready';
+      delete scene.error;
+      run.refreshDetails();
+      log.info(`${tag}: clip ready (${clip.durationSeconds.toFixed(1)} s)`);
+      return clip;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      if (at && homeWasLost(err)) {
+        leaveHome(run, at, `download of ${tag}`);
+        continue;
+      }
+      const type = failureTypeOf(err);
+      scene.error = messageOf(err);
+      if (type && REGENERATE_ON.includes(type) && round < MAX_REGENERATIONS) {
+        log.warn(`${tag}: ${scene.error}; generating it again`);
+        run.outputs.delete(scene.index);
+        round++;
+        continue;
+      }
+      if (type === 'ContentFlagged' && input.reviewResult) {
+        scene.status = 'flagged';
+        run.refreshDetails();
+        log.warn(`${tag}: ${scene.error}; waiting for an edit and a redo`);
+        return undefined;
+      }
+      scene.status = 'failed';
+      run.refreshDetails();
+      throw err;
+    }
+  }
+}
