@@ -42,7 +42,7 @@ import { durationOf } from './helpers/video';
 const GRACE_S = 10;
 /** What a process needs besides the grace time to finish its last reports and exit. */
 const EXIT_SLACK_S = 5;
-/** generateClip's heartbeat timeout (src/workflows/video-pipeline.ts): the handover without SIGTERM. */
+/** generateClip's heartbeat timeout (src/workflows/activity-options.ts): the handover without SIGTERM. */
 const GENERATE_HEARTBEAT_TIMEOUT_S = 30;
 
 type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;

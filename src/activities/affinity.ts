@@ -2,7 +2,7 @@
  * Worker affinity. A run's clips live on the disk of the worker that downloaded them, so the
  * download, stitch, publish and cleanup steps of one run go to one worker's own task queue: its
  * "home". `claimWorker` runs on the shared queue, so whichever worker is free answers with its own
- * queue; the workflow then sends the disk-bound steps there (see src/workflows/video-pipeline.ts).
+ * queue; the workflow then sends the disk-bound steps there (see src/workflows/home-worker.ts).
  */
 import { Context } from '@temporalio/activity';
 

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../config';
 import { estimateCostUsd } from '../shared/models';
-import { VIDEO_STAGE } from '../shared/names';
+import { VIDEO_STAGE, WORKFLOW_TYPE } from '../shared/names';
 import { describeZodError, PipelineInputSchema } from '../shared/schemas';
 import type { PipelineInput, PipelineInputArgs } from '../shared/schemas';
 import type { videoPipeline } from '../workflows';
@@ -145,7 +145,7 @@ export async function startRun(
 ): Promise<Started> {
   const id = workflowIdFromFlag(workflowId) ?? newWorkflowId();
   try {
-    const handle = await client.workflow.start<typeof videoPipeline>('videoPipeline', {
+    const handle = await client.workflow.start<typeof videoPipeline>(WORKFLOW_TYPE, {
       workflowId: id,
       taskQueue: cfg.TEMPORAL_TASK_QUEUE,
       args: [input],
