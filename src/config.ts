@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { loadClientConfigProfile } from '@temporalio/envconfig';
 import type { ClientConfigTLS } from '@temporalio/envconfig';
 import { z } from 'zod';
+import { DEFAULT_PLANNER_MODEL } from './shared/models';
 import { DEFAULT_TASK_QUEUE } from './shared/names';
 
 const optionalText = z.preprocess(
@@ -37,7 +38,8 @@ export const EnvSchema = z.object({
   ),
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalUrl,
-  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  /** The planner's model; the worker warns at start when OpenAI lists a shutdown date for it. */
+  OPENAI_MODEL: z.string().trim().min(1).default(DEFAULT_PLANNER_MODEL),
   REPLICATE_API_TOKEN: optionalText,
   REPLICATE_BASE_URL: optionalUrl,
   VIDFLOW_OUTPUT_DIR: z.string().min(1).default('./output_videos'),

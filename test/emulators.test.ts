@@ -255,6 +255,78 @@ void test('openai: latency makes a client timeout fire; the default client retri
   assert.deepEqual(emu.state.openai.modesServed.slice(-2), ['rateLimited', 'ok']);
 });
 
+void test('openai: GET /models and /models/{id} give shutdown_date (a date for gpt-4o-mini, null for gpt-6-luna)', async () => {
+  const client = openai();
+  const mini = (await client.models.retrieve('gpt-4o-mini')) as { id: string; object: string; shutdown_date?: unknown };
+  assert.equal(mini.id, 'gpt-4o-mini');
+  assert.equal(mini.object, 'model');
+  assert.equal(mini.shutdown_date, '2027-01-14');
+  const luna = (await client.models.retrieve('gpt-6-luna')) as { shutdown_date?: unknown };
+  assert.equal(luna.shutdown_date, null);
+
+  const listed: { id: string; shutdown_date?: unknown }[] = [];
+  for await (const m of client.models.list()) listed.push(m);
+  assert.ok(listed.length >= 4);
+  for (const m of listed) assert.ok('shutdown_date' in m, `${m.id} carries shutdown_date`);
+  assert.equal(listed.find((m) => m.id === 'gpt-4.1-mini')?.shutdown_date, '2027-01-14');
+
+  const missing = await client.models.retrieve('gpt-9-nonexistent').catch((e: unknown) => e);
+  assert.ok(missing instanceof OpenAI.NotFoundError);
+  assert.equal(missing.code, 'model_not_found');
+  // The same for a completion with that model.
+  const chat = await client.chat.completions
+    .create({ ...planRequest(), model: 'gpt-9-nonexistent' })
+    .catch((e: unknown) => e);
+  assert.ok(chat instanceof OpenAI.NotFoundError);
+
+  const unauth = await fetch(`${emu.openaiBaseUrl}/models/gpt-4o-mini`);
+  assert.equal(unauth.status, 401, 'the key is checked as on any endpoint');
+  // Lookups are counted apart: tests that count plan requests stay exact beside a worker's start check.
+  assert.equal(emu.state.openai.modelLookups, 5);
+  assert.equal(emu.state.openai.requests, 1);
+});
+
+void test('openai: a reasoning model refuses temperature and top_p with 400 unsupported_parameter naming the field', async () => {
+  for (const [param, value] of [
+    ['temperature', 0.7],
+    ['top_p', 0.9],
+  ] as const) {
+    const err = await openai()
+      .chat.completions.create({ ...planRequest(), model: 'gpt-6-luna', [param]: value })
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof OpenAI.BadRequestError, `${param}: ${String(err)}`);
+    assert.equal(err.status, 400);
+    assert.equal(err.param, param);
+    assert.equal(err.code, 'unsupported_parameter');
+    assert.equal(err.type, 'invalid_request_error');
+    assert.equal(
+      err.error && (err.error as { message?: string }).message,
+      `Unsupported parameter: '${param}' is not supported with this model.`,
+    );
+  }
+  // Responses API: the same rule.
+  const viaResponses = await openai()
+    .responses.create({ model: 'o4-mini', input: 'a dog surfing', temperature: 0.2 })
+    .catch((e: unknown) => e);
+  assert.ok(viaResponses instanceof OpenAI.BadRequestError);
+  assert.equal(viaResponses.param, 'temperature');
+
+  // What the planner sends instead is accepted, and the effort shows in the usage.
+  const ok = await openai().chat.completions.create({ ...planRequest(), model: 'gpt-6-luna', reasoning_effort: 'low' });
+  assert.equal(ok.choices[0]?.finish_reason, 'stop');
+  assert.equal(ok.usage?.completion_tokens_details?.reasoning_tokens, 64);
+
+  // A non-reasoning model takes temperature and refuses reasoning_effort.
+  const old = await openai().chat.completions.create({ ...planRequest(), temperature: 0.7 });
+  assert.equal(old.choices[0]?.finish_reason, 'stop');
+  const effort = await openai()
+    .chat.completions.create({ ...planRequest(), reasoning_effort: 'low' })
+    .catch((e: unknown) => e);
+  assert.ok(effort instanceof OpenAI.BadRequestError);
+  assert.equal(effort.param, 'reasoning_effort');
+  assert.equal(effort.code, 'unsupported_parameter');
+});
+
 // ---- Replicate ------------------------------------------------------------------------------
 
 void test('replicate: a prediction goes starting -> processing -> succeeded and its file is a real MP4', async () => {

@@ -4,14 +4,16 @@
  * wrapped JSON and loses the text), keep the raw answer, extract the JSON and validate it with zod
  * ourselves. An unusable answer gives a plain split marked `fallback` with the reason; API errors
  * are thrown as catalogue failures so Temporal retries the transient ones and the workflow falls
- * back once they are exhausted.
+ * back once they are exhausted. Reasoning models (the default) get a low reasoning effort and no
+ * sampling parameters, which they refuse with a 400.
  */
 import { Context } from '@temporalio/activity';
 import type OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
 import { failure } from '../shared/failures';
-import { fallbackScenes } from '../shared/fallback-plan';
+import { fallbackScenes, shortenPrompt } from '../shared/fallback-plan';
+import { isReasoningModel } from '../shared/models';
 import type { Plan, PlanInput } from '../shared/schemas';
 import { fromOpenAIError } from '../providers/errors';
 
@@ -21,12 +23,25 @@ export interface PlanDeps {
   openaiModel: string;
 }
 
-export function scenePlanSchema(n: number, maxChars: number) {
+/** The answer's shape; with `maxChars`, as asked of the model (it reads the limit from the schema too). */
+export function scenePlanSchema(n: number, maxChars?: number) {
+  const prompt = z.string().trim().min(1);
   return z.object({
     scenes: z
-      .array(z.object({ prompt: z.string().trim().min(1).max(maxChars) }))
+      .array(z.object({ prompt: maxChars === undefined ? prompt : prompt.max(maxChars) }))
       .length(n, `expected exactly ${n} scenes`),
   });
+}
+
+/**
+ * What the request says about sampling and reasoning. A plan of a few short prompts is a small
+ * task: low effort answers in seconds and spends few reasoning tokens (OpenAI's reasoning models
+ * have defaulted to medium). Reasoning models refuse `temperature` and `top_p` (400 `unsupported_parameter`), and the
+ * others refuse `reasoning_effort`; 0.7 keeps some variety between shots while the characters and
+ * style stay consistent across scenes.
+ */
+export function samplingFor(model: string): { reasoning_effort: 'low' } | { temperature: number } {
+  return isReasoningModel(model) ? { reasoning_effort: 'low' } : { temperature: 0.7 };
 }
 
 /** Finds the JSON object in an answer that may wrap it in ```json fences or in prose. */
@@ -65,7 +80,8 @@ export function createPlanActivities(deps: PlanDeps) {
       if (!deps.openai) {
         throw failure('ConfigMissing', 'OPENAI_API_KEY is not set on the worker');
       }
-      const schema = scenePlanSchema(n, input.maxScenePromptChars);
+      const max = input.maxScenePromptChars;
+      const schema = scenePlanSchema(n, max);
       ctx.log.info(
         `plan: asking ${deps.openaiModel} for ${n} scenes${input.feedback !== undefined ? ' again, with the feedback' : ''}`,
       );
@@ -97,6 +113,7 @@ export function createPlanActivities(deps: PlanDeps) {
                 : []),
             ],
             response_format: zodResponseFormat(schema, 'scene_plan'),
+            ...samplingFor(deps.openaiModel),
           },
           { signal: ctx.cancellationSignal },
         );
@@ -119,7 +136,7 @@ export function createPlanActivities(deps: PlanDeps) {
         return {
           planner: 'fallback',
           note: `the model's answer was not usable: ${reason}`,
-          scenes: fallbackScenes(input.prompt, n),
+          scenes: fallbackScenes(input.prompt, n, max),
         };
       };
       if (refusal) return unusable(`the model refused: ${refusal}`);
@@ -135,16 +152,28 @@ export function createPlanActivities(deps: PlanDeps) {
       } catch (err) {
         return unusable((err as Error).message);
       }
-      const result = schema.safeParse(json);
+      // Validated without the length limit: a scene over it is shortened below, not the whole plan thrown away.
+      const result = scenePlanSchema(n).safeParse(json);
       if (!result.success) {
         return unusable(result.error.issues.map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`).join('; '));
       }
       const data: { scenes: { prompt: string }[] } = result.data;
-      const scenes = data.scenes.map((s) => s.prompt);
+      // A scene over the video model's limit would be refused at generate, after the person approved
+      // the plan. Shortened at a word boundary (an LLM's scene leads with subject and action, so the
+      // cut loses the least), and the note tells the reviewer before approval which scenes were cut.
+      const cut: number[] = [];
+      const scenes = data.scenes.map((s, i) => {
+        if (s.prompt.length <= max) return s.prompt;
+        cut.push(i + 1);
+        return shortenPrompt(s.prompt, max);
+      });
       scenes.forEach((s, i) => {
         ctx.log.info(`plan: scene ${i + 1}/${n}: ${s}`);
       });
-      return { planner: 'openai', scenes };
+      if (cut.length === 0) return { planner: 'openai', scenes };
+      const note = `scene${cut.length > 1 ? 's' : ''} ${cut.join(', ')} shortened to the model's ${max}-character prompt limit`;
+      ctx.log.warn(`plan: ${note}`);
+      return { planner: 'openai', note, scenes };
     },
   };
 }

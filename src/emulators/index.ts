@@ -25,8 +25,8 @@ import type { ReplicateEmulatorConfig, ReplicateEmulatorState } from './replicat
 export type { EmulatorConfigPatch } from './config';
 /** The key of `state.replicate.createdByInput` for an input (JSON with sorted keys). */
 export { stableStringify as inputKey } from './http';
-export { OPENAI_MODES } from './openai';
-export type { OpenAIEmulatorConfig, OpenAIEmulatorState, OpenAIMode } from './openai';
+export { OPENAI_MODELS, OPENAI_MODES } from './openai';
+export type { EmulatedModel, OpenAIEmulatorConfig, OpenAIEmulatorState, OpenAIMode } from './openai';
 export { DOWNLOAD_FAULTS, KLING_MODEL, OUTCOMES, REQUEST_FAULTS } from './replicate';
 export type {
   DownloadFault,

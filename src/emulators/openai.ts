@@ -1,7 +1,9 @@
 /**
- * Emulator of the two OpenAI endpoints vidflow's planner may use: `POST /chat/completions` and
- * `POST /responses`, with OpenAI's JSON shapes and error bodies, so the real `openai` client
- * (parse helpers, error classes, retry logic) runs unchanged against it.
+ * Emulator of the OpenAI endpoints vidflow's planner may use: `POST /chat/completions`,
+ * `POST /responses` and `GET /models[/{id}]`, with OpenAI's JSON shapes and error bodies, so the
+ * real `openai` client (parse helpers, error classes, retry logic) runs unchanged against it. It
+ * knows a catalogue of models: an unknown one is a 404 `model_not_found`, the ones OpenAI retires
+ * carry a `shutdown_date`, and reasoning models refuse sampling parameters as OpenAI's do.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, bearerToken, isRecord, maskSecret, randomHex, readJson, sendJson, sleep } from './http';
@@ -20,6 +22,8 @@ export const OPENAI_MODES = [
   'serverError',
   'length',
   'contentFilter',
+  /** A valid plan whose middle scene is far over any video model's prompt limit (3,000+ characters). */
+  'longScene',
 ] as const;
 export type OpenAIMode = (typeof OPENAI_MODES)[number];
 
@@ -37,8 +41,10 @@ export interface OpenAIEmulatorConfig {
 }
 
 export interface OpenAIEmulatorState {
-  /** Every request that reached an endpoint, including refused ones. */
+  /** Every request that reached a generating endpoint, including refused ones (not model lookups). */
   requests: number;
+  /** `GET /models` and `GET /models/{id}`, counted apart so a worker's start check leaves `requests` alone. */
+  modelLookups: number;
   chatCompletions: number;
   responses: number;
   /** Requests answered 401. */
@@ -57,6 +63,7 @@ export function defaultOpenAIConfig(): OpenAIEmulatorConfig {
 function emptyState(): OpenAIEmulatorState {
   return {
     requests: 0,
+    modelLookups: 0,
     chatCompletions: 0,
     responses: 0,
     unauthorized: 0,
@@ -68,6 +75,48 @@ function emptyState(): OpenAIEmulatorState {
 
 const REFUSAL = "I'm sorry, but I can't help with that request.";
 
+export interface EmulatedModel {
+  id: string;
+  /** Unix seconds, as `GET /models` gives it. */
+  created: number;
+  owned_by: string;
+  /** YYYY-MM-DD when OpenAI has announced the model's shutdown, else null. */
+  shutdown_date: string | null;
+  /** Reasoning models refuse sampling parameters and take `reasoning_effort`. */
+  reasoning: boolean;
+}
+
+/** The 2027-01-14 retirements are OpenAI's deprecations page as of 2026-12. */
+const RETIRING = '2027-01-14';
+const model = (id: string, created: number, reasoning: boolean, shutdown: string | null = null): EmulatedModel => ({
+  id,
+  created,
+  owned_by: 'system',
+  shutdown_date: shutdown,
+  reasoning,
+});
+export const OPENAI_MODELS: readonly EmulatedModel[] = [
+  model('gpt-4o', 1715367049, false, RETIRING),
+  model('gpt-4o-2024-08-06', 1722814719, false, RETIRING),
+  model('gpt-4o-mini', 1721172741, false, RETIRING),
+  model('gpt-4o-mini-2024-07-18', 1721172717, false, RETIRING),
+  model('gpt-4.1', 1744316542, false, RETIRING),
+  model('gpt-4.1-mini', 1744318173, false, RETIRING),
+  model('o3', 1744225308, true),
+  model('o4-mini', 1744225351, true),
+  model('gpt-5', 1754425777, true),
+  model('gpt-5-mini', 1754425928, true),
+  model('gpt-5-chat-latest', 1754073306, false),
+  model('gpt-6-luna', 1788134400, true),
+];
+const modelById = new Map(OPENAI_MODELS.map((m) => [m.id, m]));
+
+/** Sampling parameters reasoning models refuse (with `max_tokens`, which they refuse for another reason). */
+const SAMPLING_PARAMS = ['temperature', 'top_p', 'presence_penalty', 'frequency_penalty', 'logprobs'] as const;
+const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'];
+/** Reasoning tokens the emulated model "spends" per effort, so usage shows the effort was read. */
+const REASONING_TOKENS: Record<string, number> = { none: 0, minimal: 16, low: 64, medium: 256, high: 1024 };
+
 function openaiError(
   status: number,
   message: string,
@@ -78,8 +127,60 @@ function openaiError(
   return new HttpError(status, { error: { message, type, param: null, code } }, headers);
 }
 
-function badRequest(message: string, param: string | null = null): HttpError {
-  return new HttpError(400, { error: { message, type: 'invalid_request_error', param, code: null } });
+function badRequest(message: string, param: string | null = null, code: string | null = null): HttpError {
+  return new HttpError(400, { error: { message, type: 'invalid_request_error', param, code } });
+}
+
+function modelNotFound(id: string, param: string | null): HttpError {
+  return new HttpError(404, {
+    error: {
+      message: `The model \`${id}\` does not exist or you do not have access to it.`,
+      type: 'invalid_request_error',
+      param,
+      code: 'model_not_found',
+    },
+  });
+}
+
+const unsupported = (param: string, extra = ''): HttpError =>
+  badRequest(
+    `Unsupported parameter: '${param}' is not supported with this model.${extra}`,
+    param,
+    'unsupported_parameter',
+  );
+
+/**
+ * OpenAI's checks of the parameters a model takes. `effort` is where the request put the
+ * reasoning effort (`reasoning_effort` in Chat Completions, `reasoning.effort` in Responses).
+ * Returns the effort applied (the default, medium, when a reasoning model is not told).
+ */
+function checkModelParams(
+  m: EmulatedModel,
+  body: Record<string, unknown>,
+  effort: { param: string; value: unknown },
+): string | null {
+  if (m.reasoning) {
+    for (const p of SAMPLING_PARAMS) if (body[p] !== undefined && body[p] !== null) throw unsupported(p);
+    if (body.max_tokens !== undefined && body.max_tokens !== null) {
+      throw unsupported('max_tokens', " Use 'max_completion_tokens' instead.");
+    }
+  }
+  if (effort.value === undefined || effort.value === null) return m.reasoning ? 'medium' : null;
+  if (!m.reasoning) throw unsupported(effort.param);
+  if (typeof effort.value !== 'string' || !REASONING_EFFORTS.includes(effort.value)) {
+    const shown = typeof effort.value === 'string' ? effort.value : JSON.stringify(effort.value);
+    throw badRequest(
+      `Invalid value: '${shown}'. Supported values are: ${REASONING_EFFORTS.map((e) => `'${e}'`).join(', ')}.`,
+      effort.param,
+      'invalid_value',
+    );
+  }
+  return effort.value;
+}
+
+/** The model object as `GET /models` lists it. */
+function modelJson(m: EmulatedModel): Record<string, unknown> {
+  return { id: m.id, object: 'model', created: m.created, owned_by: m.owned_by, shutdown_date: m.shutdown_date };
 }
 
 /** Rough token count (4 characters a token), good enough for usage fields. */
@@ -161,6 +262,19 @@ function write(mode: OpenAIMode, conv: Conversation, schema: Record<string, unkn
     }
     case 'contentFilter':
       return { content: null, refusal: null, finishReason: 'content_filter' };
+    case 'longScene': {
+      // A model that ignored the schema's maxLength (strict mode does not promise it).
+      const p = plan() as { scenes?: { prompt?: unknown }[] };
+      const scenes = p.scenes ?? [];
+      const middle = scenes[Math.floor(scenes.length / 2)];
+      if (middle && typeof middle.prompt === 'string') {
+        const more = ', with drifting sea mist, gulls wheeling overhead and waves breaking on the rocks below';
+        let long = middle.prompt;
+        while (long.length < 3000) long += more;
+        middle.prompt = `${long}, and the shot holds on the horizon`;
+      }
+      return { content: JSON.stringify(p), refusal: null, finishReason: 'stop' };
+    }
     default:
       return { content: JSON.stringify(plan()), refusal: null, finishReason: 'stop' };
   }
@@ -187,6 +301,9 @@ export class OpenAIEmulator {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
+    if (req.method === 'GET' && (path === '/models' || path.startsWith('/models/'))) {
+      return this.models(req, res, path, requestId);
+    }
     const endpoint =
       req.method === 'POST' && path === '/chat/completions'
         ? 'chat'
@@ -213,16 +330,43 @@ export class OpenAIEmulator {
     if (typeof body.model !== 'string' || body.model === '') {
       throw badRequest('you must provide a model parameter', 'model');
     }
+    const m = modelById.get(body.model);
+    if (!m) throw modelNotFound(body.model, null);
     if (body.stream === true) throw badRequest('Streaming is not supported by the vidflow OpenAI emulator.', 'stream');
+    const effort =
+      endpoint === 'chat'
+        ? checkModelParams(m, body, { param: 'reasoning_effort', value: body.reasoning_effort })
+        : checkModelParams(m, body, {
+            param: 'reasoning.effort',
+            value: isRecord(body.reasoning) ? body.reasoning.effort : undefined,
+          });
 
-    const answer = endpoint === 'chat' ? this.chat(body, mode) : this.responses(body, mode);
+    const answer = endpoint === 'chat' ? this.chat(body, mode, effort) : this.responses(body, mode, effort);
     sendJson(res, 200, answer, { 'x-request-id': requestId, 'openai-processing-ms': String(this.config.latencyMs) });
   }
 
-  private checkAuth(req: IncomingMessage, mode: OpenAIMode): void {
+  /**
+   * `GET /models` and `GET /models/{id}`. They take no one-shot mode (a worker's start check must
+   * not eat the mode a test queued for a plan), only the key checks and the latency.
+   */
+  private async models(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
+    this.state.modelLookups++;
+    await sleep(this.config.latencyMs);
+    this.checkAuth(req, this.config.mode, false);
+    const headers = { 'x-request-id': requestId };
+    if (path === '/models') {
+      return sendJson(res, 200, { object: 'list', data: OPENAI_MODELS.map(modelJson) }, headers);
+    }
+    const id = decodeURIComponent(path.slice('/models/'.length));
+    const m = modelById.get(id);
+    if (!m) throw modelNotFound(id, 'model');
+    sendJson(res, 200, modelJson(m), headers);
+  }
+
+  private checkAuth(req: IncomingMessage, mode: OpenAIMode, count = true): void {
     const key = bearerToken(req);
     if (!key) {
-      this.state.unauthorized++;
+      if (count) this.state.unauthorized++;
       throw openaiError(
         401,
         "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.",
@@ -231,7 +375,7 @@ export class OpenAIEmulator {
       );
     }
     if (mode === 'unauthorized' || key === this.config.rejectKey) {
-      this.state.unauthorized++;
+      if (count) this.state.unauthorized++;
       throw openaiError(
         401,
         `Incorrect API key provided: ${maskSecret(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
@@ -278,14 +422,16 @@ export class OpenAIEmulator {
     }
   }
 
-  private chat(body: Record<string, unknown>, mode: OpenAIMode): unknown {
+  private chat(body: Record<string, unknown>, mode: OpenAIMode, effort: string | null): unknown {
     if (!Array.isArray(body.messages) || body.messages.length === 0) {
       throw badRequest("Missing required parameter: 'messages'.", 'messages');
     }
     const conv = fromMessages(body.messages);
     const written = write(mode, conv, jsonSchemaOf(body.response_format));
     const promptTokens = tokens(conv.allText);
-    const completionTokens = written.content ? tokens(written.content) : tokens(written.refusal ?? '');
+    const reasoningTokens = effort ? (REASONING_TOKENS[effort] ?? 2048) : 0;
+    const completionTokens =
+      (written.content ? tokens(written.content) : tokens(written.refusal ?? '')) + reasoningTokens;
     return {
       id: `chatcmpl-${randomHex(29)}`,
       object: 'chat.completion',
@@ -305,7 +451,7 @@ export class OpenAIEmulator {
         total_tokens: promptTokens + completionTokens,
         prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
         completion_tokens_details: {
-          reasoning_tokens: 0,
+          reasoning_tokens: reasoningTokens,
           audio_tokens: 0,
           accepted_prediction_tokens: 0,
           rejected_prediction_tokens: 0,
@@ -316,7 +462,7 @@ export class OpenAIEmulator {
     };
   }
 
-  private responses(body: Record<string, unknown>, mode: OpenAIMode): unknown {
+  private responses(body: Record<string, unknown>, mode: OpenAIMode, effort: string | null): unknown {
     const instructions = typeof body.instructions === 'string' ? body.instructions : '';
     let conv: Conversation;
     if (typeof body.input === 'string') conv = { userText: body.input, allText: `${instructions}\n${body.input}` };
@@ -338,7 +484,8 @@ export class OpenAIEmulator {
           : null;
     const status = incomplete ? 'incomplete' : 'completed';
     const inputTokens = tokens(conv.allText);
-    const outputTokens = tokens(written.content ?? written.refusal ?? '');
+    const reasoningTokens = effort ? (REASONING_TOKENS[effort] ?? 2048) : 0;
+    const outputTokens = tokens(written.content ?? written.refusal ?? '') + reasoningTokens;
     return {
       id: `resp_${randomHex(48)}`,
       object: 'response',
@@ -353,9 +500,9 @@ export class OpenAIEmulator {
       output: [{ id: `msg_${randomHex(48)}`, type: 'message', status, role: 'assistant', content }],
       parallel_tool_calls: true,
       previous_response_id: null,
-      reasoning: { effort: null, summary: null },
+      reasoning: { effort, summary: null },
       store: true,
-      temperature: 1,
+      temperature: typeof body.temperature === 'number' ? body.temperature : 1,
       text: { format: text?.format ?? { type: 'text' }, verbosity: 'medium' },
       tool_choice: 'auto',
       tools: [],
@@ -365,7 +512,7 @@ export class OpenAIEmulator {
         input_tokens: inputTokens,
         input_tokens_details: { cached_tokens: 0 },
         output_tokens: outputTokens,
-        output_tokens_details: { reasoning_tokens: 0 },
+        output_tokens_details: { reasoning_tokens: reasoningTokens },
         total_tokens: inputTokens + outputTokens,
       },
       user: null,

@@ -54,3 +54,26 @@ export function resolveModelId(name: string): ModelId | undefined {
 export function estimateCostUsd(model: ModelId, scenes: number, seconds: number): number {
   return Math.round(MODELS[model].pricePerSecond * scenes * seconds * 100) / 100;
 }
+
+/** The smallest prompt limit of any model: the safe bound when the model is not known. */
+export const MIN_PROMPT_CHARS = Math.min(...MODEL_IDS.map((id) => MODELS[id].maxPromptChars));
+
+// ---- the planner's LLM (OpenAI) ----------------------------------------------------------------
+
+/**
+ * The planner's default. `gpt-4o-mini`, the default before, leaves the OpenAI API on 2027-01-14
+ * (OpenAI's deprecations page); `gpt-6-luna` is its recommended replacement and reasons by default.
+ */
+export const DEFAULT_PLANNER_MODEL = 'gpt-6-luna';
+
+/**
+ * Whether an OpenAI model reasons (o-series, gpt-5 and later, except their `-chat` variants).
+ * Reasoning models answer 400 `unsupported_parameter` to sampling parameters (`temperature`,
+ * `top_p`, ...) and take `reasoning_effort` instead; the others refuse `reasoning_effort`. Decided
+ * by name because OpenAI's model list does not say, and asking would cost a request per plan.
+ */
+export function isReasoningModel(model: string): boolean {
+  const name = model.replace(/^ft:/, '').toLowerCase();
+  if (/(^|-)chat(-|$)/.test(name)) return false;
+  return /^(o\d+|gpt-([5-9]|\d{2,}))([.-]|$)/.test(name);
+}

@@ -19,6 +19,7 @@ import { createArtifactStore } from '../artifacts/store';
 import { defaultPolicy, parseHostList } from '../support/download-policy';
 import { ensureFfmpeg } from '../media/ffmpeg';
 import { createOpenAI, createReplicate } from '../providers/clients';
+import { warnAboutPlannerModel } from '../providers/openai-model-check';
 import { ensureSearchAttributes } from './search-attributes';
 import { connectionOptions, describeConnection } from './temporal-connection';
 
@@ -90,6 +91,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   const ff = await ensureFfmpeg();
   if (!cfg.OPENAI_API_KEY)
     log('warning: OPENAI_API_KEY is not set: plans will be a plain split of the prompt (marked fallback)');
+  void warnAboutPlannerModel(cfg, log); // not awaited: a slow OpenAI must not delay the start
   await mkdir(cfg.VIDFLOW_WORK_DIR, { recursive: true });
   await mkdir(cfg.VIDFLOW_OUTPUT_DIR, { recursive: true });
 
