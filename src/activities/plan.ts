@@ -23,14 +23,21 @@ export interface PlanDeps {
   openaiModel: string;
 }
 
-/** The answer's shape; with `maxChars`, as asked of the model (it reads the limit from the schema too). */
-export function scenePlanSchema(n: number, maxChars?: number) {
-  const prompt = z.string().trim().min(1);
+/** The answer's shape, as validated here (prompts trimmed and non-empty). */
+export function scenePlanSchema(n: number) {
   return z.object({
-    scenes: z
-      .array(z.object({ prompt: maxChars === undefined ? prompt : prompt.max(maxChars) }))
-      .length(n, `expected exactly ${n} scenes`),
+    scenes: z.array(z.object({ prompt: z.string().trim().min(1) })).length(n, `expected exactly ${n} scenes`),
   });
+}
+
+/**
+ * The shape asked of the model. No string-length keywords: strict structured output documents
+ * `pattern` and `format` for strings, not `minLength`/`maxLength`, and a schema keyword it does not
+ * take would turn every plan into a 400 and so into the fallback. The prompt limit is in the
+ * instructions instead, and enforced here after the answer (over-long scenes are shortened).
+ */
+function requestSchema(n: number) {
+  return z.object({ scenes: z.array(z.object({ prompt: z.string() })).length(n) });
 }
 
 /**
@@ -81,7 +88,7 @@ export function createPlanActivities(deps: PlanDeps) {
         throw failure('ConfigMissing', 'OPENAI_API_KEY is not set on the worker');
       }
       const max = input.maxScenePromptChars;
-      const schema = scenePlanSchema(n, max);
+      const schema = requestSchema(n);
       ctx.log.info(
         `plan: asking ${deps.openaiModel} for ${n} scenes${input.feedback !== undefined ? ' again, with the feedback' : ''}`,
       );
