@@ -349,7 +349,7 @@ void test('replicate: 429 carries Retry-After; the client retries a one-shot 429
   assert.equal(err.response.status, 429);
   assert.equal(err.response.headers.get('retry-after'), '3');
   assert.equal(problemBody(err).title, 'Request was throttled');
-  // replicate 1.4.0 makes 6 attempts without backoff (api-facts B1).
+  // replicate 1.4.0 makes 6 attempts without backoff (docs/provider-facts.md, "The replicate 1.4.0 client").
   assert.equal(emu.state.replicate.requests.create, 6);
 
   emu.reset();
