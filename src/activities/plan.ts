@@ -21,7 +21,7 @@ export interface PlanDeps {
   openaiModel: string;
 }
 
-export function scenePlanSchema(n: number, maxChars: number) {
+function scenePlanSchema(n: number, maxChars: number) {
   return z.object({
     scenes: z
       .array(z.object({ prompt: z.string().trim().min(1).max(maxChars) }))
@@ -30,7 +30,7 @@ export function scenePlanSchema(n: number, maxChars: number) {
 }
 
 /** Finds the JSON object in an answer that may wrap it in ```json fences or in prose. */
-export function extractJson(text: string): unknown {
+function extractJson(text: string): unknown {
   const attempts: string[] = [text.trim()];
   const fenced = /```(?:json)?\s*([\s\S]*?)```/i.exec(text);
   if (fenced?.[1]) attempts.push(fenced[1].trim());
