@@ -1,7 +1,9 @@
 // Type-aware lint: the rules that catch real Temporal bugs (a floating promise in a workflow is a
-// lost activity result; a value import of activities drags Node code into the workflow bundle).
+// lost activity result; a value import of activities drags Node code into the workflow bundle),
+// and import cycles anywhere (a cycle hands one module the other half-initialised).
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
@@ -43,6 +45,15 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
     },
+  },
+  {
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js', '.mjs'],
+      'import-x/resolver-next': [importX.createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+    },
+    // Type-only imports are erased, so they never form a runtime cycle and are not counted.
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     // Workflow code and what it imports from shared/ are bundled into Temporal's deterministic
