@@ -5,16 +5,22 @@
  * files is that old histories keep replaying through new code.
  *
  *   TEMPORAL_TEST_ADDRESS=127.0.0.1:7233 npx tsx scripts/record-histories.ts [SET]
+ *   npx tsx scripts/record-histories.ts --scrub     # only scrub the stack traces of existing files
  *
  * SET names a new set (files `<scenario>-<SET>.json`), recorded beside the older ones, which stay:
  * each set guards the code paths of the workflow version it was recorded with (e.g. `affinity`:
  * runs that claim a home worker, plus `moved`, where the first home never answers; `cleanup`: plus
  * `stitch-failed`, a run that fails with clips on its home and removes them).
+ *
+ * Failures in a history carry the recording machine's stack traces; their absolute paths are
+ * rewritten to `<repo>/...` before a file is saved (replay never reads stack traces), so a
+ * committed history names no machine's folders.
  */
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { findTemporalBinary } from '../src/client/temporal-binary';
 import { failure } from '../src/shared/failures';
 import { approveSignal, statusQuery } from '../src/shared/messages';
@@ -23,13 +29,59 @@ import { videoPipeline } from '../src/workflows';
 import { fakeActivities, newCalls } from '../test/helpers/fake-activities';
 import { eventually, localEnv, uniqueTaskQueue, workflowBundle } from '../test/helpers/temporal';
 
+const OUT_DIR = 'test/histories';
+const REPO = resolve(__dirname, '..');
+
+/**
+ * A stack trace without absolute paths: this checkout becomes `<repo>`; a path from another
+ * checkout (a file recorded elsewhere) is cut at its first node_modules/, else at its first src/,
+ * scripts/, test/ or bench/ folder; any other absolute path keeps only its file name.
+ */
+function scrubStackTrace(stack: string): string {
+  // A path starts a line, follows a space or "(", or follows file://.
+  return stack
+    .split(REPO + '/')
+    .join('<repo>/')
+    .replace(/(?<=^|[\s(]|file:\/\/)\/[^\s():'"]*?(?=\/node_modules\/)/g, '<repo>')
+    .replace(/(?<=^|[\s(]|file:\/\/)\/[^\s():'"]*?(?=\/(?:src|scripts|test|bench)\/)/g, '<repo>')
+    .replace(/(?<=^|[\s(]|file:\/\/)\/(?:[^\s():'"/]+\/)+/g, '<path>/');
+}
+
+/** A history (the Temporal CLI's JSON) with every `stackTrace` scrubbed; nothing else changes. */
+function scrubHistory(json: string): string {
+  const scrub = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(scrub);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(
+        Object.entries(v).map(([k, x]) => [
+          k,
+          k === 'stackTrace' && typeof x === 'string' ? scrubStackTrace(x) : scrub(x),
+        ]),
+      );
+    }
+    return v;
+  };
+  return `${JSON.stringify(scrub(JSON.parse(json)), null, 2)}\n`;
+}
+
+async function scrubExisting(): Promise<void> {
+  for (const f of (await readdir(OUT_DIR)).filter((n) => n.endsWith('.json'))) {
+    const path = join(OUT_DIR, f);
+    const before = await readFile(path, 'utf8');
+    const after = scrubHistory(before);
+    if (after !== before) await writeFile(path, after);
+    console.log(`${after === before ? 'clean' : 'scrubbed'} ${path}`);
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === '--scrub') return scrubExisting();
   const address = process.env.TEMPORAL_TEST_ADDRESS;
   if (!address) throw new Error('set TEMPORAL_TEST_ADDRESS to a running dev server (scripts/test.sh starts one)');
   const cli = findTemporalBinary('cli', { install: true })?.path;
   if (!cli) throw new Error('no Temporal CLI found');
   const env = await localEnv();
-  const outDir = 'test/histories';
+  const outDir = OUT_DIR;
   const set = process.argv[2];
   if (set !== undefined && !/^[a-z0-9-]+$/.test(set)) throw new Error(`SET must be lower-case letters, digits, -`);
   const fileName = (scenario: string) => `${outDir}/${scenario}${set ? `-${set}` : ''}.json`;
@@ -109,7 +161,7 @@ async function main(): Promise<void> {
         },
       );
       if (r.status !== 0) throw new Error(`temporal workflow show failed: ${r.stderr}`);
-      await writeFile(fileName(name), r.stdout);
+      await writeFile(fileName(name), scrubHistory(r.stdout));
       const events = (JSON.parse(r.stdout) as { events: unknown[] }).events.length;
       console.log(`recorded ${name}: ${events} events`);
     };

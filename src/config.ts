@@ -97,7 +97,7 @@ export class ConfigError extends Error {
 let envFileLoaded = false;
 
 /** Loads `.env` from the working directory once; variables already set win over the file. */
-export function loadEnvFile(): void {
+function loadEnvFile(): void {
   if (envFileLoaded) return;
   envFileLoaded = true;
   const file = resolve('.env');
@@ -108,7 +108,7 @@ export function loadEnvFile(): void {
  * Names vidflow read before it used Temporal's own settings (envconfig). Still honoured, so an
  * existing .env keeps working; the envconfig name wins when both are set.
  */
-export const LEGACY_TEMPORAL_NAMES = {
+const LEGACY_TEMPORAL_NAMES = {
   TEMPORAL_TLS_CERT_PATH: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
   TEMPORAL_TLS_KEY_PATH: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
   TEMPORAL_TLS_CA_PATH: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
@@ -120,7 +120,7 @@ export const LEGACY_TEMPORAL_NAMES = {
  * ~/.config/temporalio/temporal.toml, when it exists), overridden by the `TEMPORAL_*` variables.
  * So `temporal config set --prop address ...` configures vidflow too.
  */
-export function loadTemporalProfile(env: NodeJS.ProcessEnv): ReturnType<typeof loadClientConfigProfile> & {
+function loadTemporalProfile(env: NodeJS.ProcessEnv): ReturnType<typeof loadClientConfigProfile> & {
   source?: string;
 } {
   // Our convention: an empty variable is unset (a blank line in .env must not mean "address ''").

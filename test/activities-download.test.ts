@@ -12,26 +12,24 @@ import { CancelledFailure } from '@temporalio/activity';
 import { createDownloadActivities } from '../src/activities/download';
 import type { DownloadDeps } from '../src/activities/download';
 import { runWorkDir, sceneClipPath } from '../src/support/paths';
-import { KLING_MODEL, startEmulators } from '../src/emulators';
-import type { Emulators } from '../src/emulators';
+import { KLING_MODEL } from '../src/emulators';
 import type { ClipFile, DownloadClipInput, DownloadHeartbeat } from '../src/shared/schemas';
-import { expectFailure, harness, replicateClient, waitUntil } from './helpers/activity-env';
+import { harness, useEmulators, waitUntil } from './helpers/activity-env';
+import { expectFailure } from './helpers/failures';
 
-let emu: Emulators;
+const emu = useEmulators({
+  eachTest: { replicate: { startingMs: 10, processingMs: 40, clipWidth: 320, clipHeight: 180 } },
+});
 let root: string;
 let workDir: string;
 before(async () => {
-  emu = await startEmulators();
   root = await mkdtemp(join(tmpdir(), 'vidflow-download-test-'));
 });
 after(async () => {
-  await emu.close();
   await rm(root, { recursive: true, force: true });
 });
 let caseNo = 0;
 beforeEach(async () => {
-  emu.reset();
-  emu.configure({ replicate: { startingMs: 10, processingMs: 40, clipWidth: 320, clipHeight: 180 } });
   workDir = join(root, `case-${++caseNo}`);
   await mkdir(workDir);
 });
@@ -40,7 +38,7 @@ const WORKFLOW_ID = 'dl-test';
 
 /** A succeeded prediction's output URL, as generateClip hands it on. */
 async function readyClipUrl(): Promise<string> {
-  const r = replicateClient(emu);
+  const r = emu.replicate();
   const p = await r.predictions.create({ model: KLING_MODEL, input: { prompt: 'a green field', duration: 5 } });
   for (;;) {
     const now = await r.predictions.get(p.id);

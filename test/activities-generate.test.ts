@@ -4,29 +4,22 @@
  * 429 without a tight loop, cancellation that cancels at Replicate only when the run asked for it,
  * and the per-worker cap on concurrent generations.
  */
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledFailure } from '@temporalio/activity';
 import type { Info } from '@temporalio/activity';
 import { createGenerateActivities, MAX_MODEL_ATTEMPTS } from '../src/activities/generate';
 import type { GenerateDeps } from '../src/activities/generate';
 import { fromReplicateError } from '../src/providers/errors';
-import { KLING_MODEL, startEmulators } from '../src/emulators';
-import type { Emulators, PredictionJson } from '../src/emulators';
+import { KLING_MODEL } from '../src/emulators';
+import type { PredictionJson } from '../src/emulators';
 import type { GenerateClipInput, GenerateClipResult } from '../src/shared/schemas';
-import { REPLICATE_TOKEN, expectFailure, harness, replicateClient, waitUntil } from './helpers/activity-env';
+import { REPLICATE_TOKEN, harness, useEmulators, waitUntil } from './helpers/activity-env';
 import type { Harness } from './helpers/activity-env';
+import { expectFailure } from './helpers/failures';
 
-let emu: Emulators;
-before(async () => {
-  emu = await startEmulators();
-});
-after(async () => {
-  await emu.close();
-});
-beforeEach(() => {
-  emu.reset();
-  emu.configure({ replicate: { startingMs: 50, processingMs: 250, clipWidth: 320, clipHeight: 180 } });
+const emu = useEmulators({
+  eachTest: { replicate: { startingMs: 50, processingMs: 250, clipWidth: 320, clipHeight: 180 } },
 });
 
 const INPUT: GenerateClipInput = {
@@ -44,7 +37,7 @@ const KLING_INPUT = { prompt: INPUT.prompt, duration: 5, aspect_ratio: '16:9' };
 /** The activity as a plain function (as the worker calls it), with fast polling. */
 function activities(deps: Partial<GenerateDeps> = {}, token = REPLICATE_TOKEN) {
   const acts = createGenerateActivities({
-    replicate: replicateClient(emu, token),
+    replicate: emu.replicate(token),
     pollIntervalMs: 20,
     maxPollIntervalMs: 40,
     ...deps,
@@ -70,7 +63,7 @@ const only = (): PredictionJson => {
 };
 /** A prediction made straight at the emulator, as a crashed attempt would have left it. */
 const createDirect = (input: Record<string, unknown> = KLING_INPUT) =>
-  replicateClient(emu).predictions.create({ model: KLING_MODEL, input });
+  emu.replicate().predictions.create({ model: KLING_MODEL, input });
 
 const lastHeartbeat = (h: Harness): unknown => h.heartbeats.at(-1);
 

@@ -5,28 +5,19 @@
  * default (reasoning) model gets a low reasoning effort and no sampling parameters, an older model
  * a temperature; a scene over the video model's prompt limit never reaches the plan.
  */
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledFailure } from '@temporalio/activity';
 import type OpenAI from 'openai';
 import { createPlanActivities } from '../src/activities/plan';
-import { startEmulators } from '../src/emulators';
-import type { Emulators, OpenAIMode } from '../src/emulators';
+import type { OpenAIMode } from '../src/emulators';
 import { fallbackScenes } from '../src/shared/fallback-plan';
 import { DEFAULT_PLANNER_MODEL } from '../src/shared/models';
 import type { Plan, PlanInput } from '../src/shared/schemas';
-import { OPENAI_KEY, expectFailure, harness, openaiClient } from './helpers/activity-env';
+import { OPENAI_KEY, harness, useEmulators } from './helpers/activity-env';
+import { expectFailure } from './helpers/failures';
 
-let emu: Emulators;
-before(async () => {
-  emu = await startEmulators();
-});
-after(async () => {
-  await emu.close();
-});
-beforeEach(() => {
-  emu.reset();
-});
+const emu = useEmulators({ eachTest: {} });
 
 const INPUT: PlanInput = {
   prompt: 'A lighthouse keeper climbs the stairs at dusk and lights the lamp for a passing ship.',
@@ -43,7 +34,7 @@ function planner(openai: OpenAI | undefined, openaiModel = DEFAULT_PLANNER_MODEL
 
 function plan(mode: OpenAIMode, input: PlanInput = INPUT, apiKey = OPENAI_KEY, model?: string): Promise<Plan> {
   emu.configure({ openai: { mode } });
-  return harness().run(planner(openaiClient(emu, apiKey), model), input);
+  return harness().run(planner(emu.openai(apiKey), model), input);
 }
 
 interface SentBody {
@@ -185,7 +176,7 @@ test('cancellation aborts the request in flight and is reported as a cancellatio
   emu.configure({ openai: { latencyMs: 2000 } });
   const h = harness();
   const started = Date.now();
-  const p = h.run(planner(openaiClient(emu)), INPUT);
+  const p = h.run(planner(emu.openai()), INPUT);
   setTimeout(() => h.cancel('CANCELLED', { cancelRequested: true }), 100);
   // Temporal reports an attempt as cancelled only for a CancelledFailure (or an AbortError); anything
   // else becomes a retryable failure named after its class.

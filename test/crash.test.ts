@@ -16,8 +16,6 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDevServer } from '../src/client/dev-server';
-import type { DevServer } from '../src/client/dev-server';
 import {
   assertPaidOnceAndInPlace,
   describeActivities,
@@ -35,8 +33,11 @@ import {
 } from './helpers/crash';
 import type { ActivityRecord, CrashCase, RunResult } from './helpers/crash';
 import type { EmulatorState } from '../src/emulators';
+import { startDevServer } from '../src/client/dev-server';
+import type { DevServer } from '../src/client/dev-server';
 import { temporalCli } from './helpers/processes';
 import { eventually } from './helpers/temporal';
+import { useTemporalServer } from './helpers/temporal-server';
 import { durationOf } from './helpers/video';
 
 /** Small clips keep ffmpeg cheap; ~3.3 s per prediction leaves a window to kill during generation. */
@@ -44,30 +45,16 @@ const SMALL = { startingMs: 300, processingMs: 3000, clipWidth: 320, clipHeight:
 /** Three cases at a time: the 2-minute planning case overlaps the others instead of adding to them. */
 const CONCURRENCY = 3;
 
+const temporal = useTemporalServer('crash');
 let address: string;
-let ownServer: DevServer | undefined;
-let ownServerDir: string | undefined;
 const cases: CrashCase[] = [];
 
 before(async () => {
-  address = process.env.TEMPORAL_TEST_ADDRESS ?? '';
-  if (!address) {
-    ownServerDir = await mkdtemp(join(tmpdir(), 'vidflow-crash-server-'));
-    const port = await freePort();
-    ownServer = await startDevServer({
-      port,
-      uiPort: await freePort(),
-      detached: false,
-      dbFile: join(ownServerDir, 'temporal.db'),
-    });
-    address = ownServer.address;
-  }
+  address = await temporal.address();
 });
 
 after(async () => {
   for (const c of cases) await c.close();
-  await ownServer?.stop?.();
-  if (ownServerDir) await rm(ownServerDir, { recursive: true, force: true });
 });
 
 async function newCase(name: string, emulator: unknown, at = address): Promise<CrashCase> {

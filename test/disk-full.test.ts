@@ -9,19 +9,18 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { createDownloadActivities } from '../src/activities/download';
 import { createStitchActivities } from '../src/activities/stitch';
-import { startEmulators } from '../src/emulators';
-import type { Emulators } from '../src/emulators';
 import { makeTestClip } from '../src/media/testclip';
-import { harness, replicateClient } from './helpers/activity-env';
+import { harness, useEmulators } from './helpers/activity-env';
+import { expectFailure } from './helpers/failures';
 import { createGenerateActivities } from '../src/activities/generate';
 
 let dir: string;
 let full: string;
 let mounted = false;
-let emu: Emulators;
+const emu = useEmulators({ replicate: { startingMs: 20, processingMs: 50, clipWidth: 1920, clipHeight: 1080 } });
 
 // Mounting a tmpfs needs root (CI and the dev machines run as root); elsewhere the test says why it skips.
 const isRoot = process.getuid?.() === 0;
@@ -31,11 +30,9 @@ before(async () => {
   full = join(dir, 'full');
   await mkdir(full);
   if (isRoot) mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', full]).status === 0;
-  emu = await startEmulators({ replicate: { startingMs: 20, processingMs: 50, clipWidth: 1920, clipHeight: 1080 } });
 });
 
 after(async () => {
-  await emu?.close();
   if (mounted) spawnSync('umount', [full]);
   await rm(dir, { recursive: true, force: true });
 });
@@ -43,12 +40,7 @@ after(async () => {
 const skipReason = () => (mounted ? false : 'needs root to mount a 4 KB tmpfs');
 
 async function expectDiskFull(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => assert.fail('should fail: the disk is full'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ApplicationFailure, String(err));
-  assert.equal(err.type, 'DiskFull');
+  const err = await expectFailure(p, 'DiskFull');
   assert.equal(err.nonRetryable, true);
   assert.match(err.message, /no space left/i);
   return err;
@@ -59,7 +51,7 @@ test(
   { skip: isRoot ? false : 'needs root to mount a tmpfs' },
   async (t) => {
     if (skipReason()) return t.skip(String(skipReason()));
-    const gen = createGenerateActivities({ replicate: replicateClient(emu), pollIntervalMs: 20 });
+    const gen = createGenerateActivities({ replicate: emu.replicate(), pollIntervalMs: 20 });
     const made = await harness().run((i: Parameters<typeof gen.generateClip>[0]) => gen.generateClip(i), {
       workflowId: 'full-disk',
       sceneIndex: 1,

@@ -8,28 +8,22 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDevServer } from '../src/client/dev-server';
-import type { DevServer } from '../src/client/dev-server';
 import { sceneColor } from '../src/media/testclip';
 import { startEmulatorProcess, startWorkerProcess, temporalCli, vidflow } from './helpers/processes';
 import type { EmulatorProcess, WorkerProcess } from './helpers/processes';
 import { colorDistance, durationOf, frameColor } from './helpers/video';
 import { eventually } from './helpers/temporal';
+import { useTemporalServer } from './helpers/temporal-server';
 
+const temporal = useTemporalServer('e2e');
 let emu: EmulatorProcess;
 let worker: WorkerProcess;
-let server: DevServer | undefined;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vidflow-e2e-'));
-  let address = process.env.TEMPORAL_TEST_ADDRESS;
-  if (!address) {
-    const port = 20000 + (process.pid % 20000);
-    server = await startDevServer({ port, uiPort: port + 1, detached: false, dbFile: join(dir, 'temporal.db') });
-    address = server.address;
-  }
+  const address = await temporal.address();
   emu = await startEmulatorProcess({
     replicate: { startingMs: 200, processingMs: 800, clipWidth: 320, clipHeight: 180 },
   });
@@ -53,7 +47,6 @@ before(async () => {
 after(async () => {
   await worker?.kill('SIGTERM');
   await emu?.stop();
-  await server?.stop?.();
   await rm(dir, { recursive: true, force: true });
 });
 

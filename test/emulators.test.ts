@@ -2,7 +2,7 @@
  * The emulators against the real `openai` and `replicate` clients: if a shape or status drifts
  * from what the SDKs expect, these fail here rather than as a confusing pipeline failure.
  */
-import { after, before, beforeEach, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,8 +16,9 @@ import { zodResponseFormat } from 'openai/helpers/zod';
 import Replicate, { parseProgressFromLogs } from 'replicate';
 import type { ApiError, Prediction } from 'replicate';
 import { z } from 'zod';
-import { inputKey, startEmulators } from '../src/emulators';
-import type { EmulatorConfigPatch, Emulators } from '../src/emulators';
+import { inputKey } from '../src/emulators';
+import type { EmulatorConfigPatch } from '../src/emulators';
+import { useEmulators } from './helpers/activity-env';
 import { durationOf, frameColor } from './helpers/video';
 
 const run = promisify(execFile);
@@ -30,21 +31,15 @@ const FAST: EmulatorConfigPatch = {
   replicate: { startingMs: 50, processingMs: 200, clipWidth: 160, clipHeight: 90 },
 };
 
-let emu: Emulators;
-let dir: string;
 const logLines: string[] = [];
+const emu = useEmulators({ log: (line) => logLines.push(line), eachTest: FAST });
+let dir: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vidflow-emulators-test-'));
-  emu = await startEmulators({ log: (line) => logLines.push(line) });
 });
 after(async () => {
-  await emu.close();
   await rm(dir, { recursive: true, force: true });
-});
-beforeEach(() => {
-  emu.reset();
-  emu.configure(FAST);
 });
 
 const openai = (apiKey = OPENAI_KEY) => new OpenAI({ apiKey, baseURL: emu.openaiBaseUrl, maxRetries: 0 });
@@ -426,7 +421,7 @@ void test('replicate: 429 carries Retry-After; the client retries a one-shot 429
   assert.equal(err.response.status, 429);
   assert.equal(err.response.headers.get('retry-after'), '3');
   assert.equal(problemBody(err).title, 'Request was throttled');
-  // replicate 1.4.0 makes 6 attempts without backoff (api-facts B1).
+  // replicate 1.4.0 makes 6 attempts without backoff (docs/provider-facts.md, "The replicate 1.4.0 client").
   assert.equal(emu.state.replicate.requests.create, 6);
 
   emu.reset();

@@ -16,18 +16,14 @@ import { after, before, describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { startDevServer } from '../src/client/dev-server';
-import type { DevServer } from '../src/client/dev-server';
 import {
   assertPaidOnceAndInPlace,
   describeActivities,
   emulatorState,
-  freePort,
   resultWithHistory,
   startCase,
   startRun,
@@ -36,6 +32,7 @@ import {
 import type { CrashCase } from './helpers/crash';
 import type { WorkerProcess } from './helpers/processes';
 import { eventually, workflowBundle } from './helpers/temporal';
+import { useTemporalServer } from './helpers/temporal-server';
 import { durationOf } from './helpers/video';
 
 /** The worker's shutdownGraceTime (src/worker/worker.ts). */
@@ -47,25 +44,14 @@ const GENERATE_HEARTBEAT_TIMEOUT_S = 30;
 
 type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;
 
+const server = useTemporalServer('graceful');
 let address: string;
-let ownServer: DevServer | undefined;
-let ownServerDir: string | undefined;
 let connection: Connection | undefined;
 let client: Client;
 const cases: CrashCase[] = [];
 
 before(async () => {
-  address = process.env.TEMPORAL_TEST_ADDRESS ?? '';
-  if (!address) {
-    ownServerDir = await mkdtemp(join(tmpdir(), 'vidflow-graceful-server-'));
-    ownServer = await startDevServer({
-      port: await freePort(),
-      uiPort: await freePort(),
-      detached: false,
-      dbFile: join(ownServerDir, 'temporal.db'),
-    });
-    address = ownServer.address;
-  }
+  address = await server.address();
   connection = await Connection.connect({ address });
   client = new Client({ connection });
 });
@@ -73,8 +59,6 @@ before(async () => {
 after(async () => {
   for (const c of cases) await c.close();
   await connection?.close();
-  await ownServer?.stop?.();
-  if (ownServerDir) await rm(ownServerDir, { recursive: true, force: true });
 });
 
 /**

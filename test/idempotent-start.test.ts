@@ -5,35 +5,19 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startDevServer } from '../src/client/dev-server';
-import type { DevServer } from '../src/client/dev-server';
-import { emulatorState, freePort, resultOf, startCase, waitForStage } from './helpers/crash';
+import { emulatorState, resultOf, startCase, waitForStage } from './helpers/crash';
 import type { CrashCase } from './helpers/crash';
 import { temporalCli, vidflow } from './helpers/processes';
 import type { CliResult } from './helpers/processes';
+import { useTemporalServer } from './helpers/temporal-server';
 import { durationOf } from './helpers/video';
 
 let c: CrashCase;
-let server: DevServer | undefined;
-let serverDir: string | undefined;
+const temporal = useTemporalServer('idempotent-start');
 let address: string;
 
 before(async () => {
-  address = process.env.TEMPORAL_TEST_ADDRESS ?? '';
-  if (!address) {
-    serverDir = await mkdtemp(join(tmpdir(), 'vidflow-idem-server-'));
-    const port = await freePort();
-    server = await startDevServer({
-      port,
-      uiPort: await freePort(),
-      detached: false,
-      dbFile: join(serverDir, 'temporal.db'),
-    });
-    address = server.address;
-  }
+  address = await temporal.address();
   c = await startCase({
     address,
     name: 'idempotent-start',
@@ -44,8 +28,6 @@ before(async () => {
 
 after(async () => {
   await c?.close();
-  await server?.stop?.();
-  if (serverDir) await rm(serverDir, { recursive: true, force: true });
 });
 
 interface StartJson {

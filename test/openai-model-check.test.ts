@@ -4,7 +4,7 @@
  * start. No warning for a current model, none (and no failure) without a key or with OpenAI out of
  * reach; the warning names the model, the date and the setting to change.
  */
-import { after, before, beforeEach, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
@@ -14,26 +14,19 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { EnvSchema } from '../src/config';
 import type { Config } from '../src/config';
-import { startEmulators } from '../src/emulators';
-import type { Emulators } from '../src/emulators';
 import { plannerModelWarning, warnAboutPlannerModel } from '../src/providers/openai-model-check';
 import { DEFAULT_PLANNER_MODEL } from '../src/shared/models';
 import { createVidflowWorker } from '../src/worker/worker';
-import { OPENAI_KEY, openaiClient, waitUntil } from './helpers/activity-env';
+import { OPENAI_KEY, useEmulators, waitUntil } from './helpers/activity-env';
 import { localEnv } from './helpers/temporal';
 
-let emu: Emulators;
+const emu = useEmulators({ eachTest: {} });
 let dir: string;
 before(async () => {
-  emu = await startEmulators();
   dir = await mkdtemp(join(tmpdir(), 'vidflow-model-check-'));
 });
 after(async () => {
-  await emu.close();
   await rm(dir, { recursive: true, force: true });
-});
-beforeEach(() => {
-  emu.reset();
 });
 
 const DAY_BEFORE = new Date('2026-12-02T12:00:00Z');
@@ -41,30 +34,30 @@ const DAY_BEFORE = new Date('2026-12-02T12:00:00Z');
 test('the default is gpt-6-luna, and OpenAI (the emulator) lists no shutdown date for it: no warning', async () => {
   assert.equal(EnvSchema.parse({}).OPENAI_MODEL, 'gpt-6-luna');
   assert.equal(DEFAULT_PLANNER_MODEL, 'gpt-6-luna');
-  assert.equal(await plannerModelWarning(openaiClient(emu), DEFAULT_PLANNER_MODEL, { now: DAY_BEFORE }), undefined);
+  assert.equal(await plannerModelWarning(emu.openai(), DEFAULT_PLANNER_MODEL, { now: DAY_BEFORE }), undefined);
   assert.equal(emu.state.openai.modelLookups, 1, 'it did ask');
 });
 
 test('gpt-4o-mini: the warning names the model, the date and OPENAI_MODEL, and suggests the replacement', async () => {
-  const w = await plannerModelWarning(openaiClient(emu), 'gpt-4o-mini', { now: DAY_BEFORE });
+  const w = await plannerModelWarning(emu.openai(), 'gpt-4o-mini', { now: DAY_BEFORE });
   assert.ok(w, 'a warning');
   assert.match(w, /gpt-4o-mini/);
   assert.match(w, /leaves the OpenAI API on 2027-01-14/);
   assert.match(w, /Set OPENAI_MODEL/);
   assert.match(w, /gpt-6-luna/);
-  const later = await plannerModelWarning(openaiClient(emu), 'gpt-4.1', { now: new Date('2027-02-01T00:00:00Z') });
+  const later = await plannerModelWarning(emu.openai(), 'gpt-4.1', { now: new Date('2027-02-01T00:00:00Z') });
   assert.match(later ?? '', /gpt-4\.1 was shut down on 2027-01-14/);
 });
 
 test('a model OpenAI does not know: a warning, since every plan would fail over', async () => {
-  const w = await plannerModelWarning(openaiClient(emu), 'gpt-4o-mni');
+  const w = await plannerModelWarning(emu.openai(), 'gpt-4o-mni');
   assert.match(w ?? '', /does not know the planner model gpt-4o-mni.*OPENAI_MODEL/);
 });
 
 test('no key, a rejected key, a closed port, a server that never answers: no warning, no failure', async () => {
   assert.equal(await plannerModelWarning(undefined, 'gpt-4o-mini'), undefined);
   emu.configure({ openai: { rejectKey: 'sk-revoked-0000000000000000' } });
-  assert.equal(await plannerModelWarning(openaiClient(emu, 'sk-revoked-0000000000000000'), 'gpt-4o-mini'), undefined);
+  assert.equal(await plannerModelWarning(emu.openai('sk-revoked-0000000000000000'), 'gpt-4o-mini'), undefined);
 
   const closed = await new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {

@@ -31,3 +31,23 @@ test('every recorded history replays through the current workflow code', async (
   assert.equal(replayed, files.length);
   assert.deepEqual(failures, []);
 });
+
+test('no recorded history names a folder of the machine it was recorded on', async () => {
+  const dir = join(__dirname, 'histories');
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+  const stackTraces = (v: unknown): string[] => {
+    if (Array.isArray(v)) return v.flatMap(stackTraces);
+    if (!v || typeof v !== 'object') return [];
+    return Object.entries(v).flatMap(([k, x]) => (k === 'stackTrace' && typeof x === 'string' ? [x] : stackTraces(x)));
+  };
+  let traces = 0;
+  for (const f of files) {
+    const text = await readFile(join(dir, f), 'utf8');
+    assert.doesNotMatch(text, /\/(work|home|root|tmp|Users)\//, `${f} names an absolute path`);
+    for (const trace of stackTraces(JSON.parse(text))) {
+      traces++;
+      assert.doesNotMatch(trace, /(^|[\s(]|file:\/\/)\/\w/m, `${f}: an absolute path in a stack trace`);
+    }
+  }
+  assert.ok(traces > 0, 'the histories hold stack traces to check');
+});

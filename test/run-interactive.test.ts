@@ -10,26 +10,19 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDevServer } from '../src/client/dev-server';
-import type { DevServer } from '../src/client/dev-server';
 import { ROOT } from './helpers/processes';
+import { useTemporalServer } from './helpers/temporal-server';
 import { durationOf } from './helpers/video';
 
-let server: DevServer | undefined;
+const temporal = useTemporalServer('run-interactive');
 let dir: string;
 let address: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vidflow-run-'));
-  address = process.env.TEMPORAL_TEST_ADDRESS ?? '';
-  if (!address) {
-    const port = 23000 + (process.pid % 9000);
-    server = await startDevServer({ port, uiPort: port + 1, detached: false, dbFile: join(dir, 'temporal.db') });
-    address = server.address;
-  }
+  address = await temporal.address();
 });
 after(async () => {
-  await server?.stop?.();
   await rm(dir, { recursive: true, force: true });
 });
 

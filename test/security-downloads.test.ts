@@ -19,7 +19,8 @@ import { runWorkDir } from '../src/support/paths';
 import { EnvSchema } from '../src/config';
 import { makeTestClip } from '../src/media/testclip';
 import type { ClipFile, DownloadClipInput } from '../src/shared/schemas';
-import { expectFailure, harness } from './helpers/activity-env';
+import { harness } from './helpers/activity-env';
+import { expectFailure } from './helpers/failures';
 
 const TOKEN = 'sig-TOPSECRET-token-42';
 let server: Server;

@@ -8,13 +8,12 @@
  * client-side schema, before any update is sent. (The workflow's own update validators are
  * tested in test/workflow-review.test.ts; `approve` is a signal without a payload.)
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDevServer } from '../src/client/dev-server';
-import type { DevServer } from '../src/client/dev-server';
 import { MAX_FEEDBACK_CHARS, MAX_PROMPT_CHARS } from '../src/shared/schemas';
 import { vidflow } from './helpers/processes';
 import type { CliResult } from './helpers/processes';
+import { useTemporalServer } from './helpers/temporal-server';
 
 const OFFLINE_ENV: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
@@ -87,16 +86,11 @@ const CASES: Case[] = [
   },
 ];
 
-let server: DevServer | undefined;
+const temporal = useTemporalServer('sec-inputs');
 const results = new Map<string, CliResult>();
 
 before(async () => {
-  let address = process.env.TEMPORAL_TEST_ADDRESS;
-  if (!address && CASES.some((c) => c.online)) {
-    const port = 20000 + ((process.pid + 13) % 20000);
-    server = await startDevServer({ port, uiPort: port + 1, detached: false });
-    address = server.address;
-  }
+  const address = CASES.some((c) => c.online) ? await temporal.address() : undefined;
   const onlineEnv: NodeJS.ProcessEnv = { ...OFFLINE_ENV, TEMPORAL_ADDRESS: address };
   // Four at a time: each is a node process start, slow on a small machine, and they are independent.
   const queue = [...CASES];
@@ -107,10 +101,6 @@ before(async () => {
       }
     }),
   );
-});
-
-after(async () => {
-  await server?.stop?.();
 });
 
 for (const c of CASES) {

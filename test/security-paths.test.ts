@@ -12,11 +12,10 @@ import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { inside, outputVideoPath, runWorkDir, safeStem, sceneClipPath } from '../src/support/paths';
-import { startDevServer } from '../src/client/dev-server';
-import type { DevServer } from '../src/client/dev-server';
 import { startCase } from './helpers/crash';
 import type { CrashCase } from './helpers/crash';
 import { ROOT, vidflow } from './helpers/processes';
+import { useTemporalServer } from './helpers/temporal-server';
 
 const OUT = '/srv/vidflow/out';
 const WORK = '/srv/vidflow/work';
@@ -127,18 +126,12 @@ for (const [what, id, reason] of [
   });
 }
 
-let server: DevServer | undefined;
+const temporal = useTemporalServer('sec-paths');
 let c: CrashCase | undefined;
 
 before(async () => {
-  let address = process.env.TEMPORAL_TEST_ADDRESS;
-  if (!address) {
-    const port = 20000 + ((process.pid + 7) % 20000);
-    server = await startDevServer({ port, uiPort: port + 1, detached: false });
-    address = server.address;
-  }
   c = await startCase({
-    address,
+    address: await temporal.address(),
     name: 'sec-paths',
     emulator: { replicate: { startingMs: 50, processingMs: 200, clipWidth: 160, clipHeight: 90 } },
   });
@@ -147,7 +140,6 @@ before(async () => {
 
 after(async () => {
   await c?.close();
-  await server?.stop?.();
 });
 
 test('printable traversal and shell-looking ids run end to end; the video lands inside the output folder', async () => {

@@ -10,12 +10,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDevServer } from '../src/client/dev-server';
-import type { DevServer } from '../src/client/dev-server';
 import { startCase } from './helpers/crash';
 import type { CrashCase } from './helpers/crash';
 import { temporalCli, vidflow } from './helpers/processes';
 import type { CliResult } from './helpers/processes';
+import { useTemporalServer } from './helpers/temporal-server';
 
 const OPENAI_KEY = 'sk-SECRETSCAN-openai-1234567890abcdef';
 const REPLICATE_TOKEN = 'r8_SECRETSCANreplicate1234567890';
@@ -94,17 +93,12 @@ test('sanity: the scanner finds a planted key raw, cut, base64-encoded and neste
 
 // ---- the runs -----------------------------------------------------------------------------------
 
-let server: DevServer | undefined;
+const temporal = useTemporalServer('sec-secrets');
 let c: CrashCase | undefined;
 let address: string;
 
 before(async () => {
-  address = process.env.TEMPORAL_TEST_ADDRESS ?? '';
-  if (!address) {
-    const port = 20000 + ((process.pid + 11) % 20000);
-    server = await startDevServer({ port, uiPort: port + 1, detached: false });
-    address = server.address;
-  }
+  address = await temporal.address();
   c = await startCase({
     address,
     name: 'sec-secrets',
@@ -118,7 +112,6 @@ before(async () => {
 
 after(async () => {
   await c?.close();
-  await server?.stop?.();
 });
 
 test('no key in histories, results, failures, statuses, worker logs (DEBUG=1) or CLI output', async () => {

@@ -8,13 +8,14 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createStitchActivities } from '../src/activities/stitch';
 import { probe } from '../src/media/ffmpeg';
 import { makeTestClip } from '../src/media/testclip';
 import type { OutputInfo, StitchClipsInput } from '../src/shared/schemas';
+import { expectFailure } from './helpers/failures';
 
 let dir: string;
 let clips: string[];
@@ -83,41 +84,35 @@ describe('stitchClips activity', () => {
     const junk = join(dir, 'clips', 'broken.mp4');
     await writeFile(junk, 'not a video');
     const stitchClips = activity(join(dir, 'out-bad'));
-    await assert.rejects(
+    const err = await expectFailure(
       newEnv().run(stitchClips, { workflowId: 'w', clips: [clips[0]!, junk], transitionSeconds: 0.5 }),
-      (err: unknown) => {
-        assert.ok(err instanceof ApplicationFailure);
-        assert.equal(err.type, 'InvalidClip');
-        assert.equal(err.nonRetryable, true);
-        assert.match(err.message, /clip 2 \(broken\.mp4\)/);
-        return true;
-      },
+      'InvalidClip',
     );
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /clip 2 \(broken\.mp4\)/);
   });
 
   test('clips no longer on this disk fail as ClipsMissing naming the scenes, before ffmpeg runs', async () => {
     const out = join(dir, 'out-missing');
     const stitchClips = activity(out);
     const gone = (n: number) => join(dir, 'wiped', `scene-${n}.mp4`);
-    await assert.rejects(
+    // ClipsMissing: the workflow fetches them again on this type.
+    const err = await expectFailure(
       newEnv().run(stitchClips, { workflowId: 'w', clips: [clips[0]!, gone(2), gone(3)], transitionSeconds: 0.5 }),
-      (err: unknown) => {
-        assert.ok(err instanceof ApplicationFailure);
-        assert.equal(err.type, 'ClipsMissing', 'the workflow fetches them again on this type');
-        assert.equal(err.nonRetryable, true);
-        assert.match(err.message, /scene 2, 3 are no longer on this worker/);
-        return true;
-      },
+      'ClipsMissing',
     );
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /scene 2, 3 are no longer on this worker/);
     assert.equal(existsSync(out) && (await readdir(out)).length > 0, false, 'no output begun');
   });
 
   test('a fade longer than a clip fails as non-retryable StitchFailed', async () => {
     const stitchClips = activity(join(dir, 'out-fade'));
-    await assert.rejects(
+    const err = await expectFailure(
       newEnv().run(stitchClips, { workflowId: 'w', clips, transitionSeconds: 2 }),
-      (err: unknown) => err instanceof ApplicationFailure && err.type === 'StitchFailed' && err.nonRetryable === true,
+      'StitchFailed',
     );
+    assert.equal(err.nonRetryable, true);
   });
 
   test('cancelling kills ffmpeg, removes the partial file and rejects with a cancellation', async () => {

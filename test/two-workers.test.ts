@@ -15,15 +15,14 @@ import { Client, Connection } from '@temporalio/client';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDevServer } from '../src/client/dev-server';
-import type { DevServer } from '../src/client/dev-server';
-import { emulatorState, freePort, predictionsPerPrompt, resultOf, seconds, startRun } from './helpers/crash';
+import { emulatorState, predictionsPerPrompt, resultOf, seconds, startRun } from './helpers/crash';
 import type { RunResult } from './helpers/crash';
 import { startEmulatorProcess, startWorkerProcess, vidflow } from './helpers/processes';
 import type { EmulatorProcess, WorkerProcess } from './helpers/processes';
 import { s3SkipReason, startS3Server } from './helpers/s3-server';
 import type { S3Server } from './helpers/s3-server';
 import { eventually } from './helpers/temporal';
+import { useTemporalServer } from './helpers/temporal-server';
 import { statusQuery } from '../src/shared/messages';
 import { durationOf } from './helpers/video';
 
@@ -31,7 +30,7 @@ type Result = RunResult & { worker?: string; artifactUri?: string };
 
 const skip = s3SkipReason();
 let address: string;
-let ownServer: DevServer | undefined;
+const temporal = useTemporalServer('two-workers');
 let dir: string;
 let emu: EmulatorProcess;
 let s3: S3Server;
@@ -41,16 +40,7 @@ const workers: WorkerProcess[] = [];
 before(async () => {
   if (skip) return;
   dir = await mkdtemp(join(tmpdir(), 'vidflow-two-workers-'));
-  address = process.env.TEMPORAL_TEST_ADDRESS ?? '';
-  if (!address) {
-    ownServer = await startDevServer({
-      port: await freePort(),
-      uiPort: await freePort(),
-      detached: false,
-      dbFile: join(dir, 'temporal.db'),
-    });
-    address = ownServer.address;
-  }
+  address = await temporal.address();
   client = new Client({ connection: await Connection.connect({ address }) });
   s3 = await startS3Server();
 });
@@ -60,7 +50,6 @@ after(async () => {
   await emu?.stop();
   await s3?.stop();
   await client?.connection.close();
-  await ownServer?.stop?.();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

@@ -24,7 +24,7 @@ export interface PlanDeps {
 }
 
 /** The answer's shape, as validated here (prompts trimmed and non-empty). */
-export function scenePlanSchema(n: number) {
+function scenePlanSchema(n: number) {
   return z.object({
     scenes: z.array(z.object({ prompt: z.string().trim().min(1) })).length(n, `expected exactly ${n} scenes`),
   });
@@ -52,7 +52,7 @@ export function samplingFor(model: string): { reasoning_effort: 'low' } | { temp
 }
 
 /** Finds the JSON object in an answer that may wrap it in ```json fences or in prose. */
-export function extractJson(text: string): unknown {
+function extractJson(text: string): unknown {
   const attempts: string[] = [text.trim()];
   const fenced = /```(?:json)?\s*([\s\S]*?)```/i.exec(text);
   if (fenced?.[1]) attempts.push(fenced[1].trim());

@@ -32,7 +32,7 @@ export function fileUri(host: string, absPath: string): string {
   return `file://${host}${encoded}`;
 }
 
-export function parseFileUri(uri: string): { host: string; path: string } {
+function parseFileUri(uri: string): { host: string; path: string } {
   if (uriScheme(uri) !== 'file') throw new ArtifactError('refused', `not a file:// uri: ${uri}`);
   const rest = uri.slice('file://'.length);
   const slash = rest.indexOf('/');

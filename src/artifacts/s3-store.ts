@@ -75,7 +75,7 @@ export function classifyS3Error(err: unknown, what: string, bucket: string): Art
   });
 }
 
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
+function parseS3Uri(uri: string): { bucket: string; key: string } {
   if (uriScheme(uri) !== 's3') throw new ArtifactError('refused', `not an s3:// uri: ${uri}`);
   const rest = uri.slice('s3://'.length);
   const slash = rest.indexOf('/');

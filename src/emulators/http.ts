@@ -22,7 +22,7 @@ export class HttpError extends Error {
 /** Bodies above this are refused: nothing we emulate takes more, and a runaway client must not eat memory. */
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
-export async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

@@ -34,7 +34,7 @@ const NUMBER_WORDS: Record<string, number> = {
 };
 
 /** "exactly 3 scenes", "four shots", "5 scene prompts" -> the number, if the text says one. */
-export function sceneCountFromText(text: string): number | undefined {
+function sceneCountFromText(text: string): number | undefined {
   const re =
     /\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:[a-z-]+\s+){0,2}?(?:scenes?|shots?|clips?)\b/i;
   // Also "Number of scenes: 4" / "scenes=4", as a templated prompt would put it.
@@ -49,7 +49,7 @@ export function sceneCountFromText(text: string): number | undefined {
  * The subject to illustrate. Planner prompts usually wrap the user's text in instructions, so a
  * delimited part (tags, triple quotes, a `Prompt:` line, a long quotation) wins over the whole text.
  */
-export function extractSubject(text: string): string {
+function extractSubject(text: string): string {
   const patterns = [
     /<prompt>([\s\S]+?)<\/prompt>/i,
     /"""([\s\S]+?)"""/,
@@ -78,7 +78,7 @@ function clean(s: string): string {
 }
 
 /** N distinct, deterministic scene prompts for a subject. */
-export function scenePrompts(subject: string, n: number, maxLength?: number): string[] {
+function scenePrompts(subject: string, n: number, maxLength?: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const shot = n > 1 && i === n - 1 ? FINAL_SHOT : SHOTS[i % SHOTS.length]!;

@@ -108,7 +108,7 @@ export interface ReplicateEmulatorConfig {
 
 export const KLING_MODEL = 'kwaivgi/kling-v2.5-turbo-pro';
 
-/** Kling v2.5 Turbo Pro's real input schema (see api-facts B2). */
+/** Kling v2.5 Turbo Pro's real input schema (see docs/provider-facts.md, "Kling v2.5 Turbo Pro"). */
 const KLING_SPEC: ReplicateModelSpec = {
   version: createHash('sha256').update(KLING_MODEL).digest('hex'),
   inputs: {

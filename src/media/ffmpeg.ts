@@ -3,7 +3,7 @@
  * required by the customer, so everything it does for us goes through these few functions; swapping
  * it for a plain `child_process.spawn` later means rewriting this file and nothing else.
  *
- * fluent-ffmpeg pitfalls handled here (see /work/shared/notes/api-facts.md section D):
+ * fluent-ffmpeg pitfalls handled here (see docs/provider-facts.md, "fluent-ffmpeg 2.1.3"):
  * - its `progress.percent` is relative to the FIRST input's duration: we compute our own from the
  *   output time (`time=` in ffmpeg's stats line) divided by the expected output duration;
  * - it has no AbortSignal: we SIGKILL the child ourselves, also when the abort comes before spawn;

@@ -8,7 +8,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Distinct, saturated colours that survive H.264 and a cross-fade: scene N gets SCENE_COLORS[(N-1) % len]. */
-export const SCENE_COLORS = [
+const SCENE_COLORS = [
   { name: 'red', rgb: [220, 30, 30] },
   { name: 'green', rgb: [30, 200, 40] },
   { name: 'blue', rgb: [30, 60, 220] },

@@ -8,7 +8,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 
-export const FAILURES = {
+const FAILURES = {
   /** Input to the workflow, a signal, an update or the CLI does not match its schema. */
   InvalidInput: { nonRetryable: true },
   /** A required setting (API key, binary) is missing on the worker. */
@@ -64,7 +64,7 @@ export const FAILURES = {
 } as const satisfies Record<string, { nonRetryable: boolean }>;
 
 export type FailureType = keyof typeof FAILURES;
-export const FAILURE_TYPES = Object.keys(FAILURES) as FailureType[];
+const FAILURE_TYPES = Object.keys(FAILURES) as FailureType[];
 /** For `retry.nonRetryableErrorTypes`: belt and braces on top of each failure's own flag. */
 export const NON_RETRYABLE_TYPES = FAILURE_TYPES.filter((t) => FAILURES[t].nonRetryable);
 
@@ -92,8 +92,4 @@ export function failure(type: FailureType, message: string, opts: FailureOptions
 /** The catalogue type of a failure's `type` field, or undefined when it is not one of ours. */
 export function asFailureType(type: string | null | undefined): FailureType | undefined {
   return type != null && Object.hasOwn(FAILURES, type) ? (type as FailureType) : undefined;
-}
-
-export function isFailureType(err: unknown, type: FailureType): boolean {
-  return err instanceof ApplicationFailure && err.type === type;
 }

@@ -42,7 +42,7 @@ export const MODELS = {
 } as const satisfies Record<string, ModelSpec>;
 
 export type ModelId = keyof typeof MODELS;
-export const MODEL_IDS = Object.keys(MODELS) as [ModelId, ...ModelId[]];
+const MODEL_IDS = Object.keys(MODELS) as [ModelId, ...ModelId[]];
 export const DEFAULT_MODEL: ModelId = 'kling-v2.5-turbo-pro';
 
 /** Accepts our short id or the Replicate `owner/name` of a known model. */

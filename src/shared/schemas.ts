@@ -8,10 +8,10 @@ import { z } from 'zod';
 import { DEFAULT_MODEL, MODELS, resolveModelId } from './models';
 
 export const MAX_PROMPT_CHARS = 4000;
-export const MAX_SCENES = 6;
-export const ASPECT_RATIOS = ['16:9', '9:16', '1:1'] as const;
+const MAX_SCENES = 6;
+const ASPECT_RATIOS = ['16:9', '9:16', '1:1'] as const;
 
-export const AspectRatioSchema = z.enum(ASPECT_RATIOS);
+const AspectRatioSchema = z.enum(ASPECT_RATIOS);
 
 const promptText = (what: string, max: number) =>
   z
@@ -19,7 +19,7 @@ const promptText = (what: string, max: number) =>
     .refine((s) => s.trim().length > 0, `${what} must not be blank`)
     .refine((s) => s.length <= max, `${what} is longer than ${max} characters`);
 
-export const ModelIdSchema = z
+const ModelIdSchema = z
   .string()
   .transform((name, ctx) => {
     const id = resolveModelId(name);
@@ -32,7 +32,7 @@ export const ModelIdSchema = z
   .default(DEFAULT_MODEL);
 
 /** Durations such as `5s`, `15m`, `24h`, `2d` (whole or decimal numbers). */
-export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** Parses `15m` into milliseconds; undefined when it is not a duration. Deterministic (used in workflows). */
@@ -42,7 +42,7 @@ export function parseDurationMs(text: string): number | undefined {
   return Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]);
 }
 
-export const ApprovalTimeoutSchema = z
+const ApprovalTimeoutSchema = z
   .string()
   .refine((s) => parseDurationMs(s) !== undefined, 'approvalTimeout must be a duration such as 5s, 15m or 24h')
   .refine((s) => (parseDurationMs(s) ?? 0) >= 1000, 'approvalTimeout must be at least 1s');
@@ -51,7 +51,7 @@ export const ApprovalTimeoutSchema = z
  * How long a disk-bound step (download, stitch, publish) waits to be picked up by the worker
  * holding the run's clips before the run moves to another worker and fetches its clips again.
  */
-export const WorkerTimeoutSchema = z
+const WorkerTimeoutSchema = z
   .string()
   .refine((s) => parseDurationMs(s) !== undefined, 'workerTimeout must be a duration such as 30s or 2m')
   .refine((s) => (parseDurationMs(s) ?? 0) >= 1000, 'workerTimeout must be at least 1s');
@@ -93,7 +93,7 @@ export function describeZodError(err: z.ZodError): string {
 
 // ---- plan -------------------------------------------------------------------------------------
 
-export const PlannerSchema = z.enum(['openai', 'fallback']);
+const PlannerSchema = z.enum(['openai', 'fallback']);
 export type Planner = z.infer<typeof PlannerSchema>;
 
 export const PlanSchema = z.object({

@@ -57,7 +57,7 @@ export function isLoopback(hostname: string): boolean {
   return h === 'localhost' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
-export function hostAllowed(hostname: string, allowed: readonly string[]): boolean {
+function hostAllowed(hostname: string, allowed: readonly string[]): boolean {
   const h = normHost(hostname);
   return allowed.some((entry) => {
     const e = normHost(entry);

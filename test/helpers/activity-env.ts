@@ -4,9 +4,9 @@
  * printing, and every heartbeat kept in order. One harness per case: the mock's context is
  * shared, so once cancelled, every later run in the same environment starts cancelled.
  */
-import assert from 'node:assert/strict';
+import { after, before, beforeEach } from 'node:test';
 import type { Info } from '@temporalio/activity';
-import { ActivityCancellationDetails, ApplicationFailure } from '@temporalio/common';
+import { ActivityCancellationDetails } from '@temporalio/common';
 import type { ActivityCancellationDetailsOptions } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
@@ -14,8 +14,8 @@ import type { LogEntry } from '@temporalio/worker';
 import OpenAI from 'openai';
 import Replicate from 'replicate';
 import { createReplicateFetch } from '../../src/providers/replicate-fetch';
-import type { FailureType } from '../../src/shared/failures';
-import type { Emulators } from '../../src/emulators';
+import { startEmulators } from '../../src/emulators';
+import type { EmulatorConfigPatch, EmulatorOptions, Emulators, EmulatorState } from '../../src/emulators';
 
 export const OPENAI_KEY = 'sk-test-activity-key-0123456789-abcd';
 export const REPLICATE_TOKEN = 'r8_test-activity-token-0123456789-efgh';
@@ -49,29 +49,69 @@ export function harness(info: Partial<Info> = {}): Harness {
   };
 }
 
-export function openaiClient(emu: Emulators, apiKey = OPENAI_KEY): OpenAI {
-  return new OpenAI({ apiKey, baseURL: emu.openaiBaseUrl, maxRetries: 0, timeout: 10_000 });
+/** The emulators as an activity test sees them: their URLs and counters, and real clients pointed at them. */
+export interface TestEmulators {
+  readonly openaiBaseUrl: string;
+  readonly replicateBaseUrl: string;
+  /** Counters and recorded requests: a fresh snapshot on every read. */
+  readonly state: EmulatorState;
+  readonly config: Emulators['config'];
+  configure(patch: EmulatorConfigPatch): void;
+  reset(): void;
+  /** The real OpenAI client, built as the worker builds it (no client retries: ours decide). */
+  openai(apiKey?: string): OpenAI;
+  /** The real Replicate client with our fetch wrapper, as the worker builds it. */
+  replicate(auth?: string): Replicate;
 }
 
-export function replicateClient(emu: Emulators, auth = REPLICATE_TOKEN): Replicate {
-  return new Replicate({ auth, baseUrl: emu.replicateBaseUrl, fetch: createReplicateFetch() });
+export interface UseEmulatorsOptions extends EmulatorOptions {
+  /** Before every test: back to defaults and zero counters, then this configuration. */
+  eachTest?: EmulatorConfigPatch;
 }
 
-/** Awaits a rejection and checks it is our catalogue failure of `type`; returns it for more checks. */
-export async function expectFailure(promise: Promise<unknown>, type: FailureType): Promise<ApplicationFailure> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
+/**
+ * Starts the OpenAI and Replicate emulators for the enclosing test file or `describe` (before/after
+ * hooks registered here) and hands them out; used outside a test, it throws.
+ */
+export function useEmulators(options: UseEmulatorsOptions = {}): TestEmulators {
+  const { eachTest, ...startOptions } = options;
+  let running: Emulators | undefined;
+  const emu = (): Emulators => {
+    if (!running) throw new Error('the emulators are not running (used outside a test?)');
+    return running;
+  };
+  before(async () => {
+    running = await startEmulators(startOptions);
+  });
+  after(async () => {
+    await running?.close();
+  });
+  if (eachTest) {
+    beforeEach(() => {
+      emu().reset();
+      emu().configure(eachTest);
+    });
   }
-  assert.ok(caught !== undefined, `expected a ${type} failure, but the activity succeeded`);
-  assert.ok(
-    caught instanceof ApplicationFailure,
-    `expected ApplicationFailure ${type}, got ${String((caught as Error).name)}: ${(caught as Error).message}`,
-  );
-  assert.equal(caught.type, type, `wrong failure type; message: ${caught.message}`);
-  return caught;
+  return {
+    get openaiBaseUrl() {
+      return emu().openaiBaseUrl;
+    },
+    get replicateBaseUrl() {
+      return emu().replicateBaseUrl;
+    },
+    get state() {
+      return emu().state;
+    },
+    get config() {
+      return emu().config;
+    },
+    configure: (patch) => emu().configure(patch),
+    reset: () => emu().reset(),
+    openai: (apiKey = OPENAI_KEY) =>
+      new OpenAI({ apiKey, baseURL: emu().openaiBaseUrl, maxRetries: 0, timeout: 10_000 }),
+    replicate: (auth = REPLICATE_TOKEN) =>
+      new Replicate({ auth, baseUrl: emu().replicateBaseUrl, fetch: createReplicateFetch() }),
+  };
 }
 
 /** Polls `check` until it is true or `ms` passes. */
