@@ -97,10 +97,13 @@ export async function* keyedPredictionsSince(
     wanted: (key: GenerationKey) => boolean;
     model?: string;
     read?: Reader;
+    /** Called for every prediction looked at (progress, heartbeats). */
+    onListed?: () => void;
   },
 ): AsyncGenerator<KeyedPrediction> {
   const read = o.read ?? direct;
   for await (const listed of predictionsSince(replicate, o.sinceMs, o.signal, read)) {
+    o.onListed?.();
     if (o.model !== undefined && listed.model !== o.model) continue;
     const p =
       'webhook' in listed ? listed : await read('read prediction', () => getPrediction(replicate, listed.id, o.signal));
