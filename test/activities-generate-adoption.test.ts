@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import type { Info } from '@temporalio/activity';
 import { createGenerateActivities } from '../src/activities/generate';
 import type { GenerateDeps } from '../src/activities/generate';
+import { EnvSchema } from '../src/config';
 import { startEmulators } from '../src/emulators';
 import type { Emulators, PredictionJson } from '../src/emulators';
 import type { GenerateClipInput, GenerateClipResult } from '../src/shared/schemas';
@@ -222,4 +223,15 @@ test('a prediction of our key created before the search bound is not adopted, an
   assert.equal(rep().predictionsCreated, 8, 'a new one was paid for');
   assert.equal(r.predictionId, rep().predictions.at(-1)!.id);
   assert.equal(rep().requests.list, 1, 'the first page was already older than the bound');
+});
+
+test('VIDFLOW_WEBHOOK_URL: https only, empty means unset', () => {
+  assert.equal(EnvSchema.parse({ VIDFLOW_WEBHOOK_URL: ' ' }).VIDFLOW_WEBHOOK_URL, undefined);
+  assert.equal(
+    EnvSchema.parse({ VIDFLOW_WEBHOOK_URL: 'https://hooks.example.com/r?x=1' }).VIDFLOW_WEBHOOK_URL,
+    'https://hooks.example.com/r?x=1',
+  );
+  const http = EnvSchema.safeParse({ VIDFLOW_WEBHOOK_URL: 'http://hooks.example.com/r' });
+  assert.equal(http.success, false);
+  assert.match(JSON.stringify(http.error?.issues), /https URL/);
 });
