@@ -30,7 +30,12 @@ import type Replicate from 'replicate';
 import type { Prediction } from 'replicate';
 import { failure } from '../shared/failures';
 import { MODELS, resolveModelId } from '../shared/models';
-import type { GenerateClipInput, GenerateClipResult, GenerateHeartbeat } from '../shared/schemas';
+import type {
+  GenerateClipInput,
+  GenerateClipResult,
+  GenerateCreatingHeartbeat,
+  GenerateHeartbeat,
+} from '../shared/schemas';
 import { fromReplicateError } from '../providers/errors';
 import { ADOPTION_WEBHOOK_BASE, webhookFor } from '../providers/prediction-keys';
 import { TERMINAL, createPrediction, getPrediction } from '../providers/replicate-predictions';
@@ -69,6 +74,9 @@ export interface GenerateDeps {
   /** Longest pause between reads while the provider errs (default 30 s; a Retry-After may ask more). */
   maxErrorBackoffMs?: number;
 }
+
+/** What a retry may find as the last heartbeat: either kind, or none. */
+type PreviousBeat = Partial<GenerateHeartbeat> & Partial<GenerateCreatingHeartbeat>;
 
 const processStopping = new AbortController();
 
@@ -114,7 +122,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
    * A cancellation the run asked for, while waiting, cancels what the previous attempts paid for:
    * no attempt polls it now, and none will.
    */
-  async function acquireSlot(ctx: Context, job: Job, previous: GenerateHeartbeat | undefined): Promise<void> {
+  async function acquireSlot(ctx: Context, job: Job, previous: PreviousBeat | undefined): Promise<void> {
     if (slots.tryAcquire()) return;
     ctx.log.info(`${job.tag}: waiting for a generation slot (${slots.inUse} in use)`);
     ctx.heartbeat(previous);
@@ -169,7 +177,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
         sinceMs: searchFrom(ctx, input),
       };
       const signal = ctx.cancellationSignal;
-      const previous = ctx.info.heartbeatDetails as GenerateHeartbeat | undefined;
+      const previous = ctx.info.heartbeatDetails as PreviousBeat | undefined;
       if (stopping.aborted) {
         // A task that reached this worker as it began to stop: leave it, and the previous
         // attempt's details, to a worker that stays.
@@ -200,11 +208,12 @@ export function createGenerateActivities(deps: GenerateDeps) {
         }
 
         if (!prediction) {
+          // Informational (vidflow watch), not load-bearing: see the module comment.
           ctx.heartbeat({
             creatingSince: new Date().toISOString(),
             sceneIndex: input.sceneIndex,
             ...(modelFailures ? { modelFailures } : {}),
-          });
+          } satisfies GenerateCreatingHeartbeat);
           ctx.log.info(`${tag}: creating prediction on ${job.model} (${input.seconds} s, ${input.aspectRatio})`);
           const key = { ...job, try: modelFailures };
           try {
