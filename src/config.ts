@@ -42,6 +42,15 @@ export const EnvSchema = z.object({
   OPENAI_MODEL: z.string().trim().min(1).default(DEFAULT_PLANNER_MODEL),
   REPLICATE_API_TOKEN: optionalText,
   REPLICATE_BASE_URL: optionalUrl,
+  /**
+   * Replicate posts each prediction's `completed` event here (https only). Either way every
+   * prediction's webhook URL carries its generation key, which is how a retry finds it; unset,
+   * the URL points at a host that never resolves (src/providers/prediction-keys.ts).
+   */
+  VIDFLOW_WEBHOOK_URL: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.url({ protocol: /^https$/, error: 'must be an https URL (Replicate calls https webhooks only)' }).optional(),
+  ),
   VIDFLOW_OUTPUT_DIR: z.string().min(1).default('./output_videos'),
   VIDFLOW_WORK_DIR: z.string().min(1).default('./.vidflow/work'),
   /**

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledFailure } from '@temporalio/activity';
 import type { Info } from '@temporalio/activity';
-import { createGenerateActivities, MAX_MODEL_ATTEMPTS } from '../src/activities/generate';
+import { createGenerateActivities, MAX_MODEL_ATTEMPTS, PROVIDER_ERROR_BUDGET_MS } from '../src/activities/generate';
 import type { GenerateDeps } from '../src/activities/generate';
 import { fromReplicateError } from '../src/providers/errors';
 import { KLING_MODEL } from '../src/emulators';
@@ -108,25 +108,14 @@ test('resume: heartbeatDetails {predictionId} polls that prediction and creates 
   assert.ok(h.messages().some((m) => m.includes(`resuming prediction ${existing.id}`)));
 });
 
-test('adopt: heartbeatDetails {creatingSince} finds the orphan with identical input; none created', async () => {
-  const creatingSince = new Date().toISOString();
-  await createDirect({ prompt: 'someone else', duration: 5, aspect_ratio: '16:9' });
-  const orphan = await createDirect();
-  await createDirect({ ...KLING_INPUT, duration: 10 }); // newer, same prompt, different input: not ours
-  const { h, result } = generate(INPUT, { attempt: 2, heartbeatDetails: { creatingSince } });
-  const r = await result;
-  assert.equal(r.predictionId, orphan.id);
-  assert.equal(rep().predictionsCreated, 3, 'nothing created by the activity');
-  assert.ok(h.messages().some((m) => m.includes(`adopted prediction ${orphan.id}`)));
-});
-
-test('adopt: an identical prediction created before creatingSince is not adopted', async () => {
+test('adopt: predictions with identical input but not our key (other runs, the web UI) are never adopted', async () => {
   await createDirect();
-  await new Promise((r) => setTimeout(r, 1200)); // the search allows 1 s of clock skew
+  await createDirect();
   const { result } = generate(INPUT, { attempt: 2, heartbeatDetails: { creatingSince: new Date().toISOString() } });
   const r = await result;
-  assert.equal(rep().predictionsCreated, 2);
-  assert.equal(r.predictionId, rep().predictions[1]!.id);
+  assert.equal(rep().predictionsCreated, 3, 'a prediction of its own was paid for');
+  assert.equal(r.predictionId, rep().predictions[2]!.id);
+  assert.ok(rep().requests.list >= 1, 'it did look');
 });
 
 test(`the model's ${MAX_MODEL_ATTEMPTS}rd failure of a scene is final, counted through the heartbeat`, async () => {
@@ -253,15 +242,89 @@ test('503 on create: ProviderUnavailable, retryable, one request and no predicti
   assert.equal(rep().predictionsCreated, 0);
 });
 
-test('429 while polling: RateLimited; the retry resumes the same prediction', async () => {
-  emu.configure({ replicate: { nextGet: ['rateLimited'], retryAfterSeconds: 2 } });
-  const first = generate();
-  const err = await expectFailure(first.result, 'RateLimited');
-  assert.equal(err.nextRetryDelay, 2000);
-  const id = only().id;
-  const r = await generate(INPUT, { attempt: 2, heartbeatDetails: lastHeartbeat(first.h) }).result;
-  assert.equal(r.predictionId, id);
+// ---- provider errors while polling: ridden out, attempts are for crashes ------------------------
+
+/** A Replicate outage of `ms` on `routes`, starting now. */
+const outage = (
+  ms: number,
+  routes: ('get' | 'list')[] = ['get'],
+  fault: 'unavailable' | 'serverError' | 'rateLimited' | 'drop' = 'unavailable',
+) => emu.configure({ replicate: { outageUntil: Date.now() + ms, outageRoutes: routes, outageFault: fault } });
+const faults = (what: string) => rep().faultsServed.filter((f) => f === what).length;
+
+test('a 3 s outage of 503s while polling: the attempt rides it out, one prediction, no failure', async () => {
+  emu.configure({ replicate: { processingMs: 600, retryAfterSeconds: 0 } });
+  const { h, result } = generate(INPUT, {}, { maxErrorBackoffMs: 200 });
+  await waitUntil(() => rep().predictionsCreated === 1, 2000, 'the create');
+  outage(3000);
+  const started = Date.now();
+  const r = await result;
+  assert.ok(Date.now() - started >= 2900, 'it succeeded only after the outage');
+  assert.equal(r.predictionId, only().id);
   assert.equal(rep().predictionsCreated, 1);
+  assert.ok(faults('get:unavailable') >= 5, `rode out ${faults('get:unavailable')} errors`);
+  assert.ok(h.messages().some((m) => /answered again after \d+ errors/.test(m)));
+  const waitingBeats = h.heartbeats.filter((d) => (d as { predictionId?: string }).predictionId === r.predictionId);
+  assert.ok(waitingBeats.length >= 5, 'heartbeated with the id while waiting');
+});
+
+test('network drops and 500s while polling are ridden out too', async () => {
+  emu.configure({ replicate: { processingMs: 2000 } });
+  const { result } = generate(INPUT, {}, { maxErrorBackoffMs: 100 });
+  await waitUntil(() => rep().predictionsCreated === 1, 2000, 'the create');
+  outage(600, ['get'], 'drop');
+  await new Promise((r) => setTimeout(r, 650));
+  outage(600, ['get'], 'serverError');
+  await result;
+  assert.ok(faults('get:drop') >= 1 && faults('get:serverError') >= 1, rep().faultsServed.join(','));
+  assert.equal(rep().predictionsCreated, 1);
+});
+
+test('429 while polling: the attempt waits the Retry-After and polls on; no failure, no tight loop', async () => {
+  emu.configure({ replicate: { processingMs: 300, retryAfterSeconds: 1 } });
+  const { result } = generate();
+  await waitUntil(() => rep().predictionsCreated === 1, 2000, 'the create');
+  outage(2500, ['get'], 'rateLimited');
+  const r = await result;
+  assert.equal(r.predictionId, only().id);
+  const limited = faults('get:rateLimited');
+  assert.ok(limited >= 2 && limited <= 4, `${limited} throttled polls in 2.5 s with Retry-After: 1`);
+});
+
+test('an outage longer than the budget fails the attempt (retryable, id kept); the retry resumes the prediction', async () => {
+  emu.configure({ replicate: { processingMs: 300, retryAfterSeconds: 0 } });
+  const first = generate(INPUT, {}, { providerErrorBudgetMs: 500, maxErrorBackoffMs: 100 });
+  await waitUntil(() => rep().predictionsCreated === 1, 2000, 'the create');
+  outage(1500);
+  const err = await expectFailure(first.result, 'ProviderUnavailable');
+  assert.equal(err.nonRetryable, false);
+  assert.match(err.message, /kept failing for \d+ s/);
+  const details = lastHeartbeat(first.h) as { predictionId?: string };
+  assert.equal(details.predictionId, only().id);
+  await new Promise((r) => setTimeout(r, 1100));
+  const r = await generate(INPUT, { attempt: 2, heartbeatDetails: details }).result;
+  assert.equal(r.predictionId, details.predictionId);
+  assert.equal(rep().predictionsCreated, 1);
+});
+
+test('a 401 while polling is not ridden out: ProviderAuth at once', async () => {
+  emu.configure({ replicate: { processingMs: 2000 } });
+  const { result } = generate();
+  await waitUntil(() => rep().predictionsCreated === 1, 2000, 'the create');
+  emu.configure({ replicate: { nextGet: ['unauthorized'] } });
+  await expectFailure(result, 'ProviderAuth');
+});
+
+test('a list outage while a retry searches for its prediction is ridden out too', async () => {
+  emu.configure({ replicate: { retryAfterSeconds: 0 } });
+  outage(1000, ['list']);
+  const r = await generate(INPUT, { attempt: 2 }, { maxErrorBackoffMs: 100 }).result;
+  assert.ok(faults('list:unavailable') >= 2);
+  assert.equal(r.predictionId, only().id);
+});
+
+test('the default budget rides out a 2-minute outage and ends within 15 minutes', () => {
+  assert.ok(PROVIDER_ERROR_BUDGET_MS >= 2 * 60_000 && PROVIDER_ERROR_BUDGET_MS <= 15 * 60_000);
 });
 
 test('drop on create (prediction made, answer lost): retryable failure, one prediction; the retry adopts it', async () => {

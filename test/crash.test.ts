@@ -153,7 +153,7 @@ describe('SIGKILL of the worker, then a new worker process', { concurrency: CONC
   /**
    * Two windows of a crash during generation. Right after creation the prediction id may not have
    * reached the server yet (heartbeats are throttled to one per 2 s), so the retry must find the
-   * orphan by its input; a few seconds later the id is in the last heartbeat and the retry resumes
+   * orphan by its generation key; a few seconds later the id is in the last heartbeat and the retry resumes
    * it. Both must end with one prediction per scene.
    */
   for (const v of [

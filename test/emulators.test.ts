@@ -599,6 +599,67 @@ void test('replicate: a network drop after create makes the client retry and pay
   assert.equal(s.predictions[1]?.id, p.id);
 });
 
+void test('replicate: webhook and webhook_events_filter are kept and returned by create, get and list', async () => {
+  const client = replicate();
+  const webhook = 'https://hooks.example.invalid/replicate?run=wf-1&scene=2&gen=0';
+  const created = await client.predictions.create({
+    model: KLING,
+    input: { prompt: 'with a webhook' },
+    webhook,
+    webhook_events_filter: ['completed'],
+  });
+  assert.equal(created.webhook, webhook);
+  const got = await client.predictions.get(created.id);
+  assert.equal(got.webhook, webhook, 'query parameters survive');
+  assert.deepEqual((got as Prediction & { webhook_events_filter?: string[] }).webhook_events_filter, ['completed']);
+  const listed = (await client.predictions.list()).results.find((p) => p.id === created.id);
+  assert.equal(listed?.webhook, webhook);
+  await assert.rejects(
+    client.predictions.create({
+      model: KLING,
+      input: { prompt: 'bad filter' },
+      webhook,
+      webhook_events_filter: ['finished' as never],
+    }),
+    (err: ApiError) => err.response?.status === 422,
+  );
+});
+
+void test('replicate: createAnswerDelayMs holds the answer after the prediction exists', async () => {
+  emu.configure({ replicate: { createAnswerDelayMs: 400 } });
+  const started = Date.now();
+  const pending = replicate().predictions.create({ model: KLING, input: { prompt: 'held answer' } });
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(emu.state.replicate.predictionsCreated, 1, 'created before the answer left');
+  const p = await pending;
+  assert.ok(Date.now() - started >= 380, `answered after ${Date.now() - started} ms`);
+  assert.equal(p.id, emu.state.replicate.predictions[0]?.id);
+});
+
+void test('replicate: clockSkewMs shifts the timestamps Replicate reports (negative: Replicate is behind)', async () => {
+  emu.configure({ replicate: { clockSkewMs: -5000 } });
+  const before = Date.now();
+  const p = await replicate().predictions.create({ model: KLING, input: { prompt: 'skewed' } });
+  const skew = Date.parse(p.created_at) - before;
+  assert.ok(skew <= -4900 && skew >= -5100, `created_at is ${skew} ms from the real clock`);
+  assert.throws(() => emu.configure({ replicate: { latencyMs: -1 } }), /expected a number >= 0/);
+});
+
+void test('replicate: an outage window fails the chosen routes until outageUntil, with Retry-After', async () => {
+  emu.configure({ replicate: { outageUntil: Date.now() + 500, outageRoutes: ['get'], retryAfterSeconds: 0 } });
+  const raw = (path: string) =>
+    fetch(`${emu.replicateBaseUrl}${path}`, { headers: { authorization: `Bearer ${REPLICATE_TOKEN}` } });
+  const p = await replicate().predictions.create({ model: KLING, input: { prompt: 'outage' } });
+  const during = await raw(`/predictions/${p.id}`);
+  assert.equal(during.status, 503);
+  assert.equal(during.headers.get('retry-after'), '0');
+  assert.equal((await raw('/predictions')).status, 200, 'list is not in outageRoutes');
+  await new Promise((r) => setTimeout(r, 550));
+  assert.equal((await raw(`/predictions/${p.id}`)).status, 200, 'over after outageUntil');
+  assert.deepEqual(emu.state.replicate.faultsServed, ['get:unavailable']);
+  assert.throws(() => emu.configure({ replicate: { outageRoutes: ['poll' as never] } }), /not one of/);
+});
+
 // ---- control API, separate process, secrets ---------------------------------------------------
 
 void test('control API: a separate emulator process is configured, observed and stopped over HTTP', async () => {

@@ -1,24 +1,28 @@
 /**
- * Generate activity: one paid Replicate prediction per scene, whatever crashes.
+ * Generate activity: one paid Replicate prediction per scene and generation, whatever crashes.
  *
- * - Before creating, it heartbeats `creatingSince`; right after, the prediction id. A retry (after a
- *   worker crash, a heartbeat timeout or a transient error) reads the last heartbeat and resumes
- *   polling that prediction instead of paying for another one.
- * - If a crash fell between "created at Replicate" and "id recorded", the retry looks among the
- *   account's recent predictions for one with exactly this input, created after `creatingSince`,
- *   and adopts it. The window that remains: two identical inputs created in that same interval
- *   (another run with the same prompt and settings), where the first one found is adopted.
+ * - Every prediction carries its generation key (workflow, scene, generation, try) in the query
+ *   of its webhook URL (providers/prediction-keys.ts). Right after the create, its id goes into
+ *   the heartbeat; a retry reads the last heartbeat and resumes polling that id.
+ * - A retry without an id (the worker died between the create request and the heartbeat that
+ *   records the id), and the first attempt of a run that may have predecessors (`mayExist`: a
+ *   reset run starts with no heartbeat details), look their key up among the account's
+ *   predictions before paying, and adopt only a prediction with exactly that key: never another
+ *   run's, nor another scene's with the same prompt, whatever the clocks or the account's volume.
+ * - The `creatingSince` heartbeat before the create is NOT load-bearing: the SDK may hold it back
+ *   behind its throttle while the request is already out, and a SIGKILL then leaves no trace of
+ *   it at the server. The key search needs no marker: any attempt after the first searches.
  * - It polls with its own loop that knows every status (the client's `wait()` polls forever on
- *   `aborted`), heartbeating each time so a cancellation reaches it.
- * - Only a cancellation the workflow asked for cancels the prediction at Replicate. A worker
- *   shutdown, a timeout or a reset also cancel the activity; then the prediction must live on so
- *   the next attempt can resume it, or every redeploy would pay twice.
+ *   `aborted`), heartbeating each time so a cancellation reaches it. Provider errors while
+ *   polling are ridden out (provider-patience.ts): attempts are for crashes, not for outages.
+ * - Only a cancellation the workflow asked for cancels the prediction at Replicate
+ *   (prediction-cancel.ts), also while the attempt waits for a generation slot. A run cancelled
+ *   while no attempt runs (retry backoff, dead worker) is covered by `cancelPredictions`.
  * - A worker that begins a graceful shutdown (on SIGTERM it aborts the `stopping` signal it gave
  *   this factory: src/worker/signals.ts) does not poll through its grace time: the prediction runs
  *   at Replicate whoever polls it, so each generation fails its attempt at once with a retryable
  *   `WorkerShutdown` (the last heartbeat, with the prediction id, goes with the failure) and the
- *   next attempt resumes the same prediction on another worker after the retry backoff. Without
- *   this the SDK would cancel it only when the grace time (10 s) is over.
+ *   next attempt resumes the same prediction on another worker after the retry backoff.
  */
 import type { ApplicationFailure } from '@temporalio/activity';
 import { CancelledFailure, Context } from '@temporalio/activity';
@@ -26,9 +30,23 @@ import type Replicate from 'replicate';
 import type { Prediction } from 'replicate';
 import { failure } from '../shared/failures';
 import { MODELS, resolveModelId } from '../shared/models';
-import type { GenerateClipInput, GenerateClipResult, GenerateHeartbeat } from '../shared/schemas';
+import type {
+  GenerateClipInput,
+  GenerateClipResult,
+  GenerateCreatingHeartbeat,
+  GenerateHeartbeat,
+} from '../shared/schemas';
 import { fromReplicateError } from '../providers/errors';
+import { ADOPTION_WEBHOOK_BASE, webhookFor } from '../providers/prediction-keys';
+import { TERMINAL, createPrediction, getPrediction } from '../providers/replicate-predictions';
 import { Slots } from '../support/slots';
+import { createKeySearch } from './generation-search';
+import type { Job } from './generation-search';
+import { cancelAtReplicate, cancelIfAsked } from './prediction-cancel';
+import { MAX_MODEL_ATTEMPTS, outcome } from './prediction-outcome';
+import { nap, patientReader } from './provider-patience';
+
+export { MAX_MODEL_ATTEMPTS };
 
 export interface GenerateDeps {
   replicate: Replicate;
@@ -37,8 +55,6 @@ export interface GenerateDeps {
   maxPollIntervalMs?: number;
   /** Replicate's Cancel-After: no prediction outlives this, even if every worker is gone. */
   predictionDeadlineSeconds?: number;
-  /** How far back to look for an orphaned prediction (pages of the account-wide list). */
-  orphanSearchPages?: number;
   /**
    * Generations this worker runs at once (default 8): a burst of runs stays under the provider's
    * concurrency and rate limits instead of failing with 429s. The rest wait, heartbeating.
@@ -51,146 +67,68 @@ export interface GenerateDeps {
    * it runs, or is about to start, hands over at once (see the module comment). Default: never.
    */
   stopping?: AbortSignal;
+  /** VIDFLOW_WEBHOOK_URL: the base of every prediction's webhook; default one that never resolves. */
+  webhookUrl?: string;
+  /** How long consecutive provider errors while reading are ridden out (default PROVIDER_ERROR_BUDGET_MS). */
+  providerErrorBudgetMs?: number;
+  /** Longest pause between reads while the provider errs (default 30 s; a Retry-After may ask more). */
+  maxErrorBackoffMs?: number;
 }
+
+/** What a retry may find as the last heartbeat: either kind, or none. */
+type PreviousBeat = Partial<GenerateHeartbeat> & Partial<GenerateCreatingHeartbeat>;
 
 /** A generation handed over by a stopping worker: retryable (catalogue), resumed by the next attempt. */
 function handover(tag: string, what: string): ApplicationFailure {
   return failure('WorkerShutdown', `${tag}: this worker is shutting down; ${what} (handed over to the next attempt)`);
 }
 
-/** Waits `ms`, or less if `stopping` aborts; rejects like ctx.sleep when the activity is cancelled. */
-async function nap(ctx: Context, ms: number, stopping: AbortSignal): Promise<void> {
-  if (stopping.aborted) return;
-  let onStop: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => {
-    onStop = resolve;
-    stopping.addEventListener('abort', onStop, { once: true });
-  });
-  try {
-    await Promise.race([ctx.sleep(ms), stopped]);
-  } finally {
-    stopping.removeEventListener('abort', onStop);
-  }
-}
-
-/**
- * The model's own failures a scene may have: the one that reaches this count fails the scene
- * instead of paying for another prediction. Counted in the heartbeat, not by attempt number, so
- * worker crashes and SIGTERM handovers (which also use attempts) never spend it.
- */
-export const MAX_MODEL_ATTEMPTS = 3;
-
-const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
-const MODERATION = /\bE005\b|flagged as sensitive/i;
-
-function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
+/** Provider errors while reading are ridden out this long: a 2-minute outage costs no attempt, a dead API still ends. */
+export const PROVIDER_ERROR_BUDGET_MS = 15 * 60_000;
 
 export function createGenerateActivities(deps: GenerateDeps) {
   const { replicate } = deps;
   const pollMin = deps.pollIntervalMs ?? 2000;
   const pollMax = deps.maxPollIntervalMs ?? 5000;
   const deadline = deps.predictionDeadlineSeconds ?? 30 * 60;
-  const orphanPages = deps.orphanSearchPages ?? 3;
   const lateCreateGraceMs = deps.lateCreateGraceMs ?? 3000;
   const stopping = deps.stopping ?? new AbortController().signal;
+  const webhookBase = deps.webhookUrl ?? ADOPTION_WEBHOOK_BASE;
+  const patience = {
+    budgetMs: deps.providerErrorBudgetMs ?? PROVIDER_ERROR_BUDGET_MS,
+    firstDelayMs: pollMin,
+    maxDelayMs: deps.maxErrorBackoffMs ?? 30_000,
+    beatEveryMs: pollMax,
+  };
   // A NaN from a mistyped setting would make every `used >= max` false, i.e. no cap at all.
   const cap = deps.maxConcurrentGenerations;
   const slots = new Slots(cap !== undefined && Number.isFinite(cap) ? Math.max(1, Math.floor(cap)) : 8);
+  const search = createKeySearch({ replicate, lateCreateGraceMs, maxModelFailures: MAX_MODEL_ATTEMPTS });
 
   /**
    * Takes a generation slot, waiting if all are in use. While waiting it heartbeats (so the
    * heartbeat timeout does not fail it, and a cancellation reaches it) with the previous attempt's
    * details unchanged: a crash while waiting must still leave the next attempt the prediction id.
+   * A cancellation the run asked for, while waiting, cancels what the previous attempts paid for:
+   * no attempt polls it now, and none will.
    */
-  async function acquireSlot(ctx: Context, tag: string, previous: unknown): Promise<void> {
+  async function acquireSlot(ctx: Context, job: Job, previous: PreviousBeat | undefined): Promise<void> {
     if (slots.tryAcquire()) return;
-    ctx.log.info(`${tag}: waiting for a generation slot (${slots.inUse} in use)`);
+    ctx.log.info(`${job.tag}: waiting for a generation slot (${slots.inUse} in use)`);
     ctx.heartbeat(previous);
     const beat = setInterval(() => ctx.heartbeat(previous), pollMin);
     try {
       await slots.wait(AbortSignal.any([ctx.cancellationSignal, stopping]));
     } catch (err) {
-      if (stopping.aborted && !ctx.cancellationSignal.aborted) throw handover(tag, 'it had not started yet');
+      if (stopping.aborted && !ctx.cancellationSignal.aborted) throw handover(job.tag, 'it had not started yet');
+      if (ctx.cancellationDetails?.cancelRequested) {
+        const why = 'the run was cancelled while this scene waited for a slot';
+        if (previous?.predictionId) await cancelAtReplicate(ctx, replicate, previous.predictionId, job.tag, why);
+        else if (job.mayExist) await search.cancelOurs(ctx, job, why);
+      }
       throw err;
     } finally {
       clearInterval(beat);
-    }
-  }
-
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      throw fromReplicateError(err) ?? err;
-    }
-  };
-
-  async function createPrediction(model: string, input: Record<string, unknown>, signal: AbortSignal) {
-    // predictions.create() takes no headers, so Cancel-After goes through the client's request().
-    const res = await call(() =>
-      replicate.request(`/models/${model}/predictions`, {
-        method: 'POST',
-        headers: { 'Cancel-After': `${deadline}s` },
-        data: { input },
-        signal,
-      }),
-    );
-    return (await res.json()) as Prediction;
-  }
-
-  async function findOrphan(model: string, input: Record<string, unknown>, since: string, signal: AbortSignal) {
-    const wanted = stableJson(input);
-    const sinceMs = Date.parse(since);
-    let page = await call(() => replicate.predictions.list({ signal }));
-    for (let i = 0; i < orphanPages; i++) {
-      for (const p of page.results) {
-        if (Date.parse(p.created_at) < sinceMs - 1000) return undefined; // newest first: nothing older matters
-        if (p.model === model && stableJson(p.input) === wanted && p.status !== 'canceled' && p.status !== 'aborted') {
-          return p;
-        }
-      }
-      if (!page.next) return undefined;
-      const next = page.next;
-      page = await call(async () => (await replicate.request(next, { method: 'GET', signal })).json() as never);
-    }
-    return undefined;
-  }
-
-  /**
-   * The run was cancelled while the create request was in flight. Aborting our side does not undo
-   * it at Replicate: the prediction may exist (or appear moments later) and would run, and bill,
-   * until Cancel-After. Look for it for a short while and cancel it.
-   */
-  async function cancelLateCreate(
-    ctx: Context,
-    tag: string,
-    model: string,
-    input: Record<string, unknown>,
-    since: string,
-  ): Promise<void> {
-    const until = Date.now() + lateCreateGraceMs;
-    const lookup = AbortSignal.timeout(lateCreateGraceMs + 10_000); // ours is aborted already
-    for (;;) {
-      const orphan = await findOrphan(model, input, since, lookup).catch(() => undefined);
-      if (orphan) {
-        if (!TERMINAL.has(orphan.status)) {
-          await cancelAtReplicate(ctx, replicate, orphan.id, tag, 'the run was cancelled while it was being created');
-        }
-        return;
-      }
-      if (Date.now() >= until) return;
-      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 
@@ -207,14 +145,29 @@ export function createGenerateActivities(deps: GenerateDeps) {
           `${tag}: prompt is ${input.prompt.length} characters; ${modelId} takes at most ${spec.maxPromptChars}`,
         );
       }
-      const modelInput = spec.buildInput({
-        prompt: input.prompt,
-        seconds: input.seconds,
-        aspectRatio: input.aspectRatio,
-        negativePrompt: input.negativePrompt,
-      });
+      const generation = input.generation ?? 0;
+      if (!Number.isInteger(generation) || generation < 0) {
+        throw failure('InvalidInput', `${tag}: generation must be a whole number >= 0, not ${generation}`);
+      }
+      const job: Job = {
+        tag,
+        model: spec.replicateModel,
+        input: spec.buildInput({
+          prompt: input.prompt,
+          seconds: input.seconds,
+          aspectRatio: input.aspectRatio,
+          negativePrompt: input.negativePrompt,
+        }),
+        namespace: ctx.info.workflowNamespace ?? 'default',
+        workflowId: input.workflowId,
+        scene: input.sceneIndex,
+        generation,
+        // Cheap by design: a plain first attempt never lists the account's predictions.
+        mayExist: ctx.info.attempt > 1 || input.mayExist === true,
+        sinceMs: searchFrom(ctx, input),
+      };
       const signal = ctx.cancellationSignal;
-      const previous = ctx.info.heartbeatDetails as (GenerateHeartbeat & { creatingSince?: string }) | undefined;
+      const previous = ctx.info.heartbeatDetails as PreviousBeat | undefined;
       if (stopping.aborted) {
         // A task that reached this worker as it began to stop: leave it, and the previous
         // attempt's details, to a worker that stays.
@@ -222,38 +175,48 @@ export function createGenerateActivities(deps: GenerateDeps) {
         throw handover(tag, 'it had not started yet');
       }
 
-      await acquireSlot(ctx, tag, previous);
+      await acquireSlot(ctx, job, previous);
       try {
+        const read = patientReader(ctx, stopping, tag, patience);
         let prediction: Prediction | undefined;
-        // Carried by every heartbeat of this scene; grows only when a resumed prediction had failed.
+        // Carried by every heartbeat of this scene; grows only when a found prediction had failed.
         let modelFailures = previous?.modelFailures ?? 0;
+        const waiting = { beat: () => ctx.heartbeat(previous), onStop: () => handover(tag, 'it had not resumed yet') };
         if (previous?.predictionId) {
-          prediction = await call(() => replicate.predictions.get(previous.predictionId, { signal }));
-          ctx.log.info(
-            `${tag}: resuming prediction ${prediction.id} (${prediction.status}), attempt ${ctx.info.attempt}`,
-          );
+          const id = previous.predictionId;
+          prediction = await read('resume', () => getPrediction(replicate, id, signal), waiting);
+          ctx.log.info(`${tag}: resuming prediction ${id} (${prediction.status}), attempt ${ctx.info.attempt}`);
           if (prediction.status === 'failed' || prediction.status === 'canceled' || prediction.status === 'aborted') {
             if (prediction.status === 'failed') modelFailures++;
             prediction = undefined; // the previous attempt already reported it; this attempt pays for a new one
           }
-        } else if (previous?.creatingSince) {
-          prediction = await findOrphan(spec.replicateModel, modelInput, previous.creatingSince, signal);
-          if (prediction) ctx.log.info(`${tag}: adopted prediction ${prediction.id} created by a crashed attempt`);
+        }
+        if (!prediction && job.mayExist) {
+          const found = await search.adopt(ctx, job, modelFailures, (what, fn) => read(what, fn, waiting));
+          modelFailures = found.modelFailures;
+          prediction = found.prediction;
         }
 
         if (!prediction) {
-          const creatingSince = new Date().toISOString();
-          ctx.heartbeat({ creatingSince, sceneIndex: input.sceneIndex, ...(modelFailures ? { modelFailures } : {}) });
-          ctx.log.info(
-            `${tag}: creating prediction on ${spec.replicateModel} (${input.seconds} s, ${input.aspectRatio})`,
-          );
+          // Informational (vidflow watch), not load-bearing: see the module comment.
+          ctx.heartbeat({
+            creatingSince: new Date().toISOString(),
+            sceneIndex: input.sceneIndex,
+            ...(modelFailures ? { modelFailures } : {}),
+          } satisfies GenerateCreatingHeartbeat);
+          ctx.log.info(`${tag}: creating prediction on ${job.model} (${input.seconds} s, ${input.aspectRatio})`);
+          const key = { ...job, try: modelFailures };
           try {
-            prediction = await createPrediction(spec.replicateModel, modelInput, signal);
+            prediction = await createPrediction(replicate, {
+              model: job.model,
+              input: job.input,
+              webhook: webhookFor(key, webhookBase),
+              deadlineSeconds: deadline,
+              signal,
+            });
           } catch (err) {
-            if (signal.aborted && ctx.cancellationDetails?.cancelRequested) {
-              await cancelLateCreate(ctx, tag, spec.replicateModel, modelInput, creatingSince);
-            }
-            throw err;
+            if (signal.aborted && ctx.cancellationDetails?.cancelRequested) await search.cancelLateCreate(ctx, job);
+            throw fromReplicateError(err) ?? err;
           }
           ctx.log.info(`${tag}: prediction ${prediction.id} created`);
         }
@@ -269,15 +232,19 @@ export function createGenerateActivities(deps: GenerateDeps) {
         try {
           let wait = pollMin;
           let lastStatus = prediction.status;
+          const polling = {
+            beat: () => ctx.heartbeat(beat(lastStatus)),
+            onStop: () => handover(tag, `prediction ${id} (${lastStatus}) lives on`),
+          };
           while (!TERMINAL.has(prediction.status)) {
             await nap(ctx, wait, stopping); // rejects with CancelledFailure when the activity is cancelled
             if (stopping.aborted) {
               // The last heartbeat (this prediction's id) goes to the server with the failure.
               ctx.log.info(`${tag}: worker stopping; prediction ${id} lives on for the next attempt`);
-              throw handover(tag, `prediction ${id} (${prediction.status}) lives on`);
+              throw polling.onStop();
             }
             wait = Math.min(pollMax, Math.round(wait * 1.5));
-            prediction = await call(() => replicate.predictions.get(id, { signal }));
+            prediction = await read('poll', () => getPrediction(replicate, id, signal), polling);
             ctx.heartbeat(beat(prediction.status));
             if (prediction.status !== lastStatus) {
               ctx.log.info(`${tag}: prediction ${id}: ${prediction.status}`);
@@ -285,50 +252,10 @@ export function createGenerateActivities(deps: GenerateDeps) {
             }
           }
         } catch (err) {
-          if (err instanceof CancelledFailure || signal.aborted) {
-            await cancelIfAsked(ctx, replicate, id, tag);
-          }
+          if (err instanceof CancelledFailure || signal.aborted) await cancelIfAsked(ctx, replicate, id, tag);
           throw err;
         }
-
-        switch (prediction.status) {
-          case 'succeeded': {
-            const out: unknown = prediction.output;
-            const url = Array.isArray(out) ? (out[0] as unknown) : out;
-            if (typeof url !== 'string') {
-              throw failure('PredictionFailed', `${tag}: prediction ${id} succeeded without an output URL`);
-            }
-            const secs = prediction.metrics?.predict_time;
-            ctx.log.info(`${tag}: clip generated${secs ? ` in ${secs.toFixed(0)} s` : ''}`);
-            return { predictionId: id, outputUrl: url };
-          }
-          case 'failed': {
-            const reason = typeof prediction.error === 'string' ? prediction.error : JSON.stringify(prediction.error);
-            if (MODERATION.test(reason)) {
-              throw failure(
-                'ContentFlagged',
-                `${tag}: Replicate flagged the prompt or output as sensitive (E005); edit the scene: ${reason}`,
-                {
-                  details: [{ predictionId: id }],
-                },
-              );
-            }
-            // The model's own failures are bounded here, by their count, and not by the retry
-            // policy's maximumAttempts: that one must stay high, because worker crashes, heartbeat
-            // timeouts and handovers also use attempts and must never be what fails a run.
-            const failures = modelFailures + 1;
-            const final = failures >= MAX_MODEL_ATTEMPTS;
-            throw failure(
-              'PredictionFailed',
-              `${tag}: prediction ${id} failed: ${reason}${final ? ` (failure ${failures} of ${MAX_MODEL_ATTEMPTS}: giving up)` : ''}`,
-              { details: [{ predictionId: id }], ...(final ? { nonRetryable: true } : {}) },
-            );
-          }
-          default:
-            throw failure('PredictionCanceled', `${tag}: prediction ${id} was ${prediction.status} at Replicate`, {
-              details: [{ predictionId: id }],
-            });
-        }
+        return outcome(ctx, tag, prediction, modelFailures);
       } finally {
         slots.release();
       }
@@ -336,55 +263,14 @@ export function createGenerateActivities(deps: GenerateDeps) {
   };
 }
 
-/** Cancels at Replicate only when the workflow asked for it; see the module comment. */
-async function cancelIfAsked(ctx: Context, replicate: Replicate, id: string, tag: string): Promise<void> {
-  const why = ctx.cancellationDetails;
-  // NOT_FOUND means this attempt is no longer current: either a newer attempt took over (and will
-  // resume this prediction), or the run has closed (a sibling scene failed it), in which case
-  // nobody will ever use this clip. Only the run's state tells them apart.
-  if (why?.notFound && (await runIsClosed(ctx))) {
-    await cancelAtReplicate(ctx, replicate, id, tag, 'the run has ended');
-    return;
-  }
-  if (!why?.cancelRequested) {
-    ctx.log.info(`${tag}: activity stopped (${describeCancel(why)}); prediction ${id} lives on for the next attempt`);
-    return;
-  }
-  await cancelAtReplicate(ctx, replicate, id, tag, 'the run was cancelled');
-}
-
-async function cancelAtReplicate(
-  ctx: Context,
-  replicate: Replicate,
-  id: string,
-  tag: string,
-  why: string,
-): Promise<void> {
-  try {
-    await replicate.predictions.cancel(id); // no signal: ours is already aborted
-    ctx.log.info(`${tag}: cancelled prediction ${id} at Replicate (${why})`);
-  } catch (err) {
-    ctx.log.warn(`${tag}: could not cancel prediction ${id}: ${(err as Error).message}`);
-  }
-}
-
-async function runIsClosed(ctx: Context): Promise<boolean> {
-  try {
-    const workflowId = ctx.info.workflowExecution?.workflowId;
-    if (!workflowId) return false;
-    const desc = await ctx.client.workflow.getHandle(workflowId).describe();
-    return desc.status.name !== 'RUNNING';
-  } catch {
-    return false; // unknown: keep the prediction, a retry may still need it
-  }
-}
-
-function describeCancel(d: Context['cancellationDetails']): string {
-  if (!d) return 'unknown reason';
-  const reasons = Object.entries(d)
-    .filter(([, v]) => v === true)
-    .map(([k]) => k);
-  return reasons.join(', ') || 'unknown reason';
+/**
+ * Where a search for this scene's predictions starts, on the Temporal server's clock (the
+ * margin for Replicate's clock is added by the search). A retry's predictions are no older than
+ * the activity's first scheduling; a predecessor run's are as old as the run.
+ */
+function searchFrom(ctx: Context, input: GenerateClipInput): number {
+  const runStart = input.runStartedAt ? Date.parse(input.runStartedAt) : NaN;
+  return input.mayExist && Number.isFinite(runStart) ? runStart : ctx.info.scheduledTimestampMs;
 }
 
 export type GenerateActivities = ReturnType<typeof createGenerateActivities>;

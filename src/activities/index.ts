@@ -7,6 +7,7 @@ import type OpenAI from 'openai';
 import type Replicate from 'replicate';
 import { createAffinityActivities } from './affinity';
 import type { AffinityDeps } from './affinity';
+import { createCancelPredictionsActivities } from './cancel-predictions';
 import { createCleanupActivities } from './cleanup';
 import { createDownloadActivities } from './download';
 import type { DownloadDeps } from './download';
@@ -41,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPlanActivities({ openai: deps.openai, openaiModel: deps.openaiModel }),
     ...createGenerateActivities({ replicate: deps.replicate, ...deps.generate, stopping: deps.stopping }),
+    ...createCancelPredictionsActivities({ replicate: deps.replicate }),
     ...createDownloadActivities({ workDir: deps.workDir, ...deps.download }),
     ...createStitchActivities({ outputDir: deps.outputDir, maxConcurrentStitches: deps.maxConcurrentStitches }),
     ...createCleanupActivities({ workDir: deps.workDir }),

@@ -6,7 +6,7 @@
 import { isRecord } from './http';
 import { OPENAI_MODES, defaultOpenAIConfig } from './openai';
 import type { OpenAIEmulatorConfig } from './openai';
-import { DOWNLOAD_FAULTS, OUTCOMES, REQUEST_FAULTS, defaultReplicateConfig } from './replicate';
+import { API_ROUTES, DOWNLOAD_FAULTS, OUTCOMES, REQUEST_FAULTS, defaultReplicateConfig } from './replicate';
 import type { ReplicateEmulatorConfig, ReplicateModelSpec } from './replicate';
 
 export interface EmulatorConfigPatch {
@@ -27,8 +27,12 @@ const REPLICATE_ENUMS: Record<string, readonly string[]> = {
   nextOutcome: OUTCOMES,
   download: DOWNLOAD_FAULTS,
   nextDownload: DOWNLOAD_FAULTS,
+  outageRoutes: API_ROUTES,
+  outageFault: REQUEST_FAULTS,
 };
 const NULLABLE = new Set(['rejectKey', 'rejectToken']);
+/** Numbers that may be negative (a clock behind the real one); every other number is >= 0. */
+const SIGNED = new Set(['clockSkewMs']);
 
 /**
  * Checks `patch` against the defaults' shapes and returns the merged config. Arrays are copied
@@ -69,8 +73,8 @@ function merge<T extends object>(
       }
       next[key] = value;
     } else if (typeof def === 'number') {
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-        throw new ConfigError(`${where}: expected a number >= 0`);
+      if (typeof value !== 'number' || !Number.isFinite(value) || (value < 0 && !SIGNED.has(key))) {
+        throw new ConfigError(`${where}: expected a number${SIGNED.has(key) ? '' : ' >= 0'}`);
       }
       if ((key === 'clipWidth' || key === 'clipHeight') && (!Number.isInteger(value) || value < 16 || value % 2)) {
         throw new ConfigError(`${where}: expected an even integer >= 16 (libx264 with yuv420p needs even sizes)`);

@@ -44,6 +44,12 @@ export type Outcome = (typeof OUTCOMES)[number];
 export const DOWNLOAD_FAULTS = ['ok', 'broken', 'truncated', 'notFound', 'serverError', 'drop'] as const;
 export type DownloadFault = (typeof DOWNLOAD_FAULTS)[number];
 
+export const API_ROUTES = ['create', 'get', 'cancel', 'list'] as const;
+export type ApiRoute = (typeof API_ROUTES)[number];
+
+/** Replicate's webhook events (docs/topics/webhooks): anything else in `webhook_events_filter` is refused. */
+const WEBHOOK_EVENTS = new Set(['start', 'output', 'logs', 'completed']);
+
 export type PredictionStatus = 'starting' | 'processing' | 'succeeded' | 'failed' | 'canceled' | 'aborted';
 const TERMINAL: ReadonlySet<PredictionStatus> = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
 
@@ -104,6 +110,23 @@ export interface ReplicateEmulatorConfig {
   nextList: RequestFault[];
   nextOutcome: Outcome[];
   nextDownload: DownloadFault[];
+  /**
+   * The create answer is held this long AFTER the prediction exists: a worker killed in between
+   * leaves a paid prediction whose id it never learnt (the window adoption must close).
+   */
+  createAnswerDelayMs: number;
+  /**
+   * Replicate's clock minus the real one, applied to every timestamp it reports (`created_at`, …).
+   * Negative = Replicate is behind, i.e. a worker clock that is ahead. The only signed option.
+   */
+  clockSkewMs: number;
+  /**
+   * An outage: until this instant (epoch ms, on the emulator's real clock) requests to
+   * `outageRoutes` get `outageFault` (after the one-shot queues, before `fault`). 0 = none.
+   */
+  outageUntil: number;
+  outageRoutes: ApiRoute[];
+  outageFault: RequestFault;
 }
 
 export const KLING_MODEL = 'kwaivgi/kling-v2.5-turbo-pro';
@@ -147,6 +170,11 @@ export function defaultReplicateConfig(): ReplicateEmulatorConfig {
     nextList: [],
     nextOutcome: [],
     nextDownload: [],
+    createAnswerDelayMs: 0,
+    clockSkewMs: 0,
+    outageUntil: 0,
+    outageRoutes: ['get'],
+    outageFault: 'unavailable',
   };
 }
 
@@ -425,7 +453,8 @@ export class ReplicateEmulator {
    */
   private async preamble(req: IncomingMessage, route: string, queue: RequestFault[]): Promise<RequestFault> {
     await sleep(this.config.latencyMs);
-    const fault = queue.shift() ?? this.config.fault;
+    const inOutage = Date.now() < this.config.outageUntil && (this.config.outageRoutes as string[]).includes(route);
+    const fault = queue.shift() ?? (inOutage ? this.config.outageFault : this.config.fault);
     if (fault !== 'ok') this.counters.faultsServed.push(`${route}:${fault}`);
     const token = bearerToken(req);
     if (!token || fault === 'unauthorized' || token === this.config.rejectToken) {
@@ -501,6 +530,17 @@ export class ReplicateEmulator {
     if (body.webhook !== undefined && (typeof body.webhook !== 'string' || !/^https?:\/\//.test(body.webhook))) {
       throw problem(422, 'Invalid webhook', 'The webhook must be a valid HTTPS URL.');
     }
+    const filter = body.webhook_events_filter;
+    if (
+      filter !== undefined &&
+      (!Array.isArray(filter) || filter.some((e) => typeof e !== 'string' || !WEBHOOK_EVENTS.has(e)))
+    ) {
+      throw problem(
+        422,
+        'Invalid webhook_events_filter',
+        `webhook_events_filter must be a list of: ${[...WEBHOOK_EVENTS].join(', ')}`,
+      );
+    }
 
     let deadlineMs: number | undefined;
     const cancelAfter = req.headers['cancel-after'];
@@ -518,6 +558,7 @@ export class ReplicateEmulator {
     const record = this.newPrediction(model, spec, input, body, deadlineMs);
     const wait = parseWait(typeof req.headers.prefer === 'string' ? req.headers.prefer : undefined);
     if (fault === 'drop') return dropConnection(req, res);
+    if (this.config.createAnswerDelayMs > 0) await this.hold(this.config.createAnswerDelayMs, res);
     if (wait !== undefined) await this.waitForTerminal(record, Date.now() + wait * 1000, res);
     if (!res.destroyed) sendJson(res, 201, this.view(record, Date.now()));
   }
@@ -613,6 +654,12 @@ export class ReplicateEmulator {
     return record;
   }
 
+  /** Waits `ms`, or less if the client went away or the emulator closes. */
+  private async hold(ms: number, res: ServerResponse): Promise<void> {
+    const until = Date.now() + ms;
+    while (!this.closed && !res.destroyed && Date.now() < until) await sleep(Math.min(20, until - Date.now()));
+  }
+
   private async waitForTerminal(record: PredictionRecord, until: number, res: ServerResponse): Promise<void> {
     while (!this.closed && !res.destroyed && Date.now() < until) {
       if (TERMINAL.has(this.view(record, Date.now()).status)) return;
@@ -658,6 +705,7 @@ export class ReplicateEmulator {
     const startedAt = p.startAt <= Math.min(now, end.at) && status !== 'aborted' ? p.startAt : undefined;
     const removed = done && now >= end.at + this.config.outputTtlMs;
 
+    const at = (ms: number) => iso(ms + this.config.clockSkewMs);
     const json: PredictionJson = {
       id: p.id,
       model: p.model,
@@ -668,7 +716,7 @@ export class ReplicateEmulator {
       data_removed: removed,
       error: done ? (end.error ?? null) : null,
       status,
-      created_at: iso(p.createdAt),
+      created_at: at(p.createdAt),
       urls: {
         get: `${this.opts.apiBaseUrl}/predictions/${p.id}`,
         cancel: `${this.opts.apiBaseUrl}/predictions/${p.id}/cancel`,
@@ -676,9 +724,9 @@ export class ReplicateEmulator {
       },
       source: 'api',
     };
-    if (startedAt !== undefined) json.started_at = iso(startedAt);
-    if (done) json.completed_at = iso(end.at);
-    if (p.deadlineAt !== undefined) json.deadline = iso(p.deadlineAt);
+    if (startedAt !== undefined) json.started_at = at(startedAt);
+    if (done) json.completed_at = at(end.at);
+    if (p.deadlineAt !== undefined) json.deadline = at(p.deadlineAt);
     if (done) {
       json.metrics = { total_time: (end.at - p.createdAt) / 1000 };
       if (startedAt !== undefined) json.metrics.predict_time = (end.at - startedAt) / 1000;

@@ -126,3 +126,12 @@ export function fromReplicateError(err: unknown): ApplicationFailure | undefined
   }
   return undefined;
 }
+
+/** The Retry-After a provider error carried, in ms (0 when none): a wait to honour before asking again. */
+export function retryAfterMsOf(err: unknown): number {
+  if (err instanceof ProviderHttpError) return (err.retryAfterSeconds ?? 0) * 1000;
+  if (isReplicateApiError(err) && err.response) {
+    return (parseRetryAfter(err.response.headers.get('retry-after')) ?? 0) * 1000;
+  }
+  return 0;
+}

@@ -93,3 +93,7 @@ export function failure(type: FailureType, message: string, opts: FailureOptions
 export function asFailureType(type: string | null | undefined): FailureType | undefined {
   return type != null && Object.hasOwn(FAILURES, type) ? (type as FailureType) : undefined;
 }
+
+export function isFailureType(err: unknown, type: FailureType): boolean {
+  return err instanceof ApplicationFailure && err.type === type;
+}

@@ -226,6 +226,23 @@ export interface GenerateClipInput {
   seconds: number;
   aspectRatio: z.infer<typeof AspectRatioSchema>;
   negativePrompt?: string;
+  /**
+   * Which generation of this scene (default 0): the workflow adds one for every redo or
+   * regeneration, so each pays for its own prediction, while a retry or a reset run of the same
+   * generation finds the one already paid for (the generation key, providers/prediction-keys.ts).
+   */
+  generation?: number;
+  /**
+   * This run may have predecessors that generated this scene (a reset run, a continued-as-new or
+   * retried run): look the generation key up before paying, on the first attempt too. Retries
+   * always look it up; a plain first run never needs to.
+   */
+  mayExist?: boolean;
+  /**
+   * When the run's execution chain started (`workflowInfo().startTime`, ISO; a reset keeps it): a
+   * `mayExist` search for predecessors' predictions goes back to this, less a clock-skew margin.
+   */
+  runStartedAt?: string;
 }
 
 export interface GenerateClipResult {
@@ -265,6 +282,34 @@ export interface GenerateHeartbeat {
   sceneIndex?: number;
   /** Predictions of this scene that failed before this one (the model's own failures, not crashes). */
   modelFailures?: number;
+}
+
+/**
+ * Heartbeat just before the create request leaves. Informational (`vidflow watch`): the SDK may
+ * hold it back behind its throttle, so a retry never relies on it; it finds the prediction by key.
+ */
+export interface GenerateCreatingHeartbeat {
+  creatingSince: string;
+  sceneIndex: number;
+  modelFailures?: number;
+}
+
+/** Cancels a run's predictions at Replicate wherever its generate activities are (or are not). */
+export interface CancelPredictionsInput {
+  workflowId: string;
+  /** Only these scenes (1-based); default all. */
+  scenes?: number[];
+  /** `workflowInfo().startTime`, ISO: the search goes back to this, less a clock-skew margin. */
+  runStartedAt: string;
+}
+
+export interface CancelPredictionsResult {
+  /** Predictions that were still running and were cancelled now. */
+  cancelled: string[];
+  /** Predictions of the run found (cancelled now or already finished). */
+  found: number;
+  /** Predictions of the account looked at. */
+  searched: number;
 }
 
 export interface DownloadHeartbeat {

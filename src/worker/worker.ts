@@ -115,6 +115,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
     generate: {
       pollIntervalMs: cfg.VIDFLOW_POLL_INTERVAL_MS,
       maxConcurrentGenerations: cfg.VIDFLOW_MAX_CONCURRENT_GENERATIONS,
+      ...(cfg.VIDFLOW_WEBHOOK_URL ? { webhookUrl: cfg.VIDFLOW_WEBHOOK_URL } : {}),
     },
     download: {
       allowedHosts: cfg.VIDFLOW_DOWNLOAD_HOSTS

@@ -59,6 +59,7 @@ export function fakeActivities(calls: Calls, over: Partial<Activities> = {}): Ac
     removeWorkFiles: async () => {
       calls.cleanup++;
     },
+    cancelPredictions: async () => ({ cancelled: [], found: 0, searched: 0 }),
     // One test worker serves everything: its own queue is the queue the claim came in on.
     claimWorker: async () => {
       const { taskQueue } = Context.current().info;

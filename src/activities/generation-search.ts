@@ -1,0 +1,134 @@
+/**
+ * Finding a scene's predictions by their generation key (providers/prediction-keys.ts), for the
+ * generate activity: adopt the one an earlier attempt or run paid for instead of paying again,
+ * and cancel the ones a cancelled run left behind.
+ */
+import type { Context } from '@temporalio/activity';
+import type Replicate from 'replicate';
+import type { Prediction } from 'replicate';
+import { CLOCK_SKEW_MARGIN_MS } from '../providers/prediction-keys';
+import type { GenerationKey } from '../providers/prediction-keys';
+import { TERMINAL, keyedPredictionsSince, pickAdoption } from '../providers/replicate-predictions';
+import type { Reader } from '../providers/replicate-predictions';
+import { cancelAtReplicate } from './prediction-cancel';
+
+/** One scene's generation, as the generate activity searches for it. */
+export interface Job extends Omit<GenerationKey, 'try'> {
+  tag: string;
+  /** Replicate `owner/name`, and the input exactly as sent. */
+  model: string;
+  input: Record<string, unknown>;
+  /** Whether a prediction of this key may exist already (a retry, or a run with predecessors). */
+  mayExist: boolean;
+  /** Search from here (Temporal's clock); the clock-skew margin is taken off. */
+  sinceMs: number;
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+const ofJob = (job: Job) => (k: GenerationKey) =>
+  k.namespace === job.namespace &&
+  k.workflowId === job.workflowId &&
+  k.scene === job.scene &&
+  k.generation === job.generation;
+
+export function createKeySearch(deps: { replicate: Replicate; lateCreateGraceMs: number; maxModelFailures: number }) {
+  const { replicate } = deps;
+
+  /** This generation's predictions by try, newest first; only those with exactly this input. */
+  async function find(ctx: Context, job: Job, signal: AbortSignal, read?: Reader): Promise<Map<number, Prediction[]>> {
+    const byTry = new Map<number, Prediction[]>();
+    const wanted = stableJson(job.input);
+    const found = keyedPredictionsSince(replicate, {
+      sinceMs: job.sinceMs - CLOCK_SKEW_MARGIN_MS,
+      signal,
+      wanted: ofJob(job),
+      model: job.model,
+      ...(read ? { read } : {}),
+    });
+    for await (const { prediction, key } of found) {
+      if (prediction.data_removed) continue; // older than Replicate's retention: no output to adopt
+      if (stableJson(prediction.input) !== wanted) {
+        // Only a workflow that reused a generation number for an edited scene gets here.
+        ctx.log.warn(`${job.tag}: prediction ${prediction.id} has this scene's key but another input; not adopted`);
+        continue;
+      }
+      byTry.set(key.try, [...(byTry.get(key.try) ?? []), prediction]);
+    }
+    return byTry;
+  }
+
+  return {
+    /**
+     * The prediction to continue with, from try `modelFailures` on: a found failure is counted
+     * and the next try looked up (the last allowed one is returned, for the caller to fail the
+     * scene with). Live duplicates of one try (two attempts that raced) are cancelled.
+     */
+    async adopt(
+      ctx: Context,
+      job: Job,
+      modelFailures: number,
+      read: Reader,
+    ): Promise<{ prediction?: Prediction; modelFailures: number }> {
+      const byTry = await find(ctx, job, ctx.cancellationSignal, read);
+      for (let t = modelFailures; ; t++) {
+        const { chosen, duplicates } = pickAdoption(byTry.get(t) ?? []);
+        if (!chosen) return { modelFailures: t };
+        for (const d of duplicates) {
+          await cancelAtReplicate(ctx, replicate, d.id, job.tag, `a duplicate of prediction ${chosen.id}`);
+        }
+        if (chosen.status !== 'failed' || t + 1 >= deps.maxModelFailures) {
+          ctx.log.info(
+            `${job.tag}: adopted prediction ${chosen.id} (${chosen.status}), paid for by an earlier attempt or run`,
+          );
+          return { prediction: chosen, modelFailures: t };
+        }
+        ctx.log.info(`${job.tag}: prediction ${chosen.id} of an earlier attempt had failed; paying for the next try`);
+      }
+    },
+
+    /** Cancels this generation's running predictions; best effort (the run's cancelPredictions backs it up). */
+    async cancelOurs(ctx: Context, job: Job, why: string): Promise<number> {
+      let cancelled = 0;
+      try {
+        // Our own signal is aborted already: this lookup gets its own, bounded one.
+        const byTry = await find(ctx, job, AbortSignal.timeout(30_000));
+        for (const p of [...byTry.values()].flat()) {
+          if (TERMINAL.has(p.status)) continue;
+          await cancelAtReplicate(ctx, replicate, p.id, job.tag, why);
+          cancelled++;
+        }
+      } catch (err) {
+        ctx.log.warn(`${job.tag}: could not look for predictions to cancel: ${(err as Error).message}`);
+      }
+      return cancelled;
+    },
+
+    /**
+     * The run was cancelled while the create request was in flight. Aborting our side does not undo
+     * it at Replicate: the prediction may exist (or appear moments later) and would run, and bill,
+     * until Cancel-After. Look for it by key for a short while and cancel it.
+     */
+    async cancelLateCreate(ctx: Context, job: Job): Promise<void> {
+      const until = Date.now() + deps.lateCreateGraceMs;
+      for (;;) {
+        if ((await this.cancelOurs(ctx, job, 'the run was cancelled while it was being created')) > 0) return;
+        if (Date.now() >= until) return;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    },
+  };
+}
+
+export type KeySearch = ReturnType<typeof createKeySearch>;
