@@ -226,6 +226,23 @@ export interface GenerateClipInput {
   seconds: number;
   aspectRatio: z.infer<typeof AspectRatioSchema>;
   negativePrompt?: string;
+  /**
+   * Which generation of this scene (default 0): the workflow adds one for every redo or
+   * regeneration, so each pays for its own prediction, while a retry or a reset run of the same
+   * generation finds the one already paid for (the generation key, providers/prediction-keys.ts).
+   */
+  generation?: number;
+  /**
+   * This run may have predecessors that generated this scene (a reset run, a continued-as-new or
+   * retried run): look the generation key up before paying, on the first attempt too. Retries
+   * always look it up; a plain first run never needs to.
+   */
+  mayExist?: boolean;
+  /**
+   * When the run's execution chain started (`workflowInfo().startTime`, ISO; a reset keeps it): a
+   * `mayExist` search for predecessors' predictions goes back to this, less a clock-skew margin.
+   */
+  runStartedAt?: string;
 }
 
 export interface GenerateClipResult {
@@ -238,6 +255,20 @@ export interface DownloadClipInput {
   sceneIndex: number;
   sceneCount: number;
   url: string;
+  /**
+   * The prediction that made the clip: it names the file, so a redo's or a regeneration's new
+   * clip never meets an older clip of the scene. Without it (runs from older code), a hash of
+   * `url` does.
+   */
+  predictionId?: string;
+  /**
+   * When the workflow received the output URL (ISO, workflow time). With it, a 404/410 counts as
+   * an expiry only when the URL worked before or the output is about an hour old; without it
+   * (runs from older code), every 404/410 does, as before.
+   */
+  outputSeenAt?: string;
+  /** This run downloaded this URL before (on another worker, or before its clips vanished). */
+  downloadedBefore?: boolean;
 }
 
 export interface ClipFile {
