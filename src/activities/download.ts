@@ -168,7 +168,7 @@ export function createDownloadActivities(deps: DownloadDeps) {
         if (expired) {
           throw failure(
             'OutputExpired',
-            `${tag}: the clip's URL answered ${res.status} (${expired}): Replicate deletes API outputs after one hour; the scene will be generated again`,
+            `${tag}: the clip's URL answered ${res.status} (${expired}): Replicate deletes API outputs after one hour`,
           );
         }
         const age = formatAge(outputAgeMs({ outputSeenAt: input.outputSeenAt, nowMs: now }) ?? 0);

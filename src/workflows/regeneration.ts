@@ -59,14 +59,14 @@ export function countRegeneration(run: PipelineRun, scene: SceneState, cause: Re
   const limit = max === undefined ? 1 : MAX_REGENERATIONS_PER_CAUSE;
   if (done >= limit) {
     const times = done === 1 ? 'once' : `${done} times`;
-    const more = max === undefined ? '; a --max-cost with room for more allows more' : '';
-    throw failure(type, `${tag}: ${reason}; it was generated again ${times} already because ${what}${more}`);
+    const more = max === undefined ? ' (a --max-cost with room for more allows more)' : '';
+    throw failure(type, `${tag}: ${what} again, after it was generated again ${times} for that${more}: ${reason}`);
   }
   const after = run.costWithOneMoreScene();
   if (max !== undefined && after > max) {
     throw failure(
       'CostLimitExceeded',
-      `${tag}: ${what} (${reason}); generating it again would bring the estimated cost to $${after.toFixed(2)}, above --max-cost $${max.toFixed(2)}`,
+      `${tag}: ${what}, and generating it again would bring the estimated cost to $${after.toFixed(2)}, above --max-cost $${max.toFixed(2)}: ${reason}`,
     );
   }
   run.regenerations.set(key, done + 1);

@@ -100,7 +100,9 @@ export async function startFileProxy(emulatorReplicateBaseUrl: string): Promise<
       const body = Buffer.from(await up.arrayBuffer());
       if (action.kind === 'truncate' && up.status === 200) {
         res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(body.length) });
-        res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
+        // The drop comes a moment after the half body, as from a connection that stalls and
+        // resets: at once, the client may drop the bytes it has not handed on yet.
+        res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => res.destroy(), 300));
         return;
       }
       send(res, up.status, up.headers, body);
