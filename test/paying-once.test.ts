@@ -252,6 +252,15 @@ describe('paid clips reach the video, none is paid twice', () => {
       const before = await created();
       const id = await startRun(env, 'a slow tide over rocks (reset)', ['--auto-approve']);
       await eventually(async () => (await created()) - before >= 3, 60_000, 'three predictions in flight');
+      assert.deepEqual(
+        generateInputs(historyOf(address, id)).map((i) => [i.generation, i.mayExist]),
+        [
+          [0, false],
+          [0, false],
+          [0, false],
+        ],
+        'a first run has no predecessor to look for',
+      );
       const reset = temporalCli([
         'workflow',
         'reset',
