@@ -10,7 +10,9 @@
  * SET names a new set (files `<scenario>-<SET>.json`), recorded beside the older ones, which stay:
  * each set guards the code paths of the workflow version it was recorded with (e.g. `affinity`:
  * runs that claim a home worker, plus `moved`, where the first home never answers; `cleanup`: plus
- * `stitch-failed`, a run that fails with clips on its home and removes them).
+ * `stitch-failed`, a run that fails with clips on its home and removes them; `paid`: plus
+ * `short-clip`, a 0.2 s clip generated again, `over-budget`, an expiry refused by --max-cost, and
+ * `reviewed`, an edit, approveRun updates and a redo in result review).
  *
  * Failures in a history carry the recording machine's stack traces; their absolute paths are
  * rewritten to `<repo>/...` before a file is saved (replay never reads stack traces), so a
@@ -23,7 +25,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { findTemporalBinary } from '../src/client/temporal-binary';
 import { failure } from '../src/shared/failures';
-import { approveSignal, statusQuery } from '../src/shared/messages';
+import { approveSignal, approveUpdate, editSceneUpdate, redoSceneUpdate, statusQuery } from '../src/shared/messages';
 import type { PipelineInputArgs } from '../src/shared/schemas';
 import { videoPipeline } from '../src/workflows';
 import { fakeActivities, newCalls } from '../test/helpers/fake-activities';
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
   let movedClaims = 0;
   await mkdir(outDir, { recursive: true });
   let expired = false;
+  let shortened = false;
   const calls = newCalls();
   const base = fakeActivities(calls);
   const activities = fakeActivities(calls, {
@@ -95,6 +98,15 @@ async function main(): Promise<void> {
       if (input.workflowId.includes('expired') && input.sceneIndex === 2 && !expired) {
         expired = true;
         throw failure('OutputExpired', 'scene 2/3: the clip URL answered 404');
+      }
+      // `over-budget`: scene 2's output expires, and --max-cost has no room to generate it again.
+      if (input.workflowId.includes('over-budget') && input.sceneIndex === 2) {
+        throw failure('OutputExpired', 'scene 2/3: the clip URL answered 404 (this run downloaded it before)');
+      }
+      // `short-clip`: scene 2's first clip is 0.2 s long, so it is generated again.
+      if (input.workflowId.includes('short-clip') && input.sceneIndex === 2 && !shortened) {
+        shortened = true;
+        return { ...(await base.downloadClip(input)), durationSeconds: 0.2 };
       }
       return base.downloadClip(input);
     },
@@ -179,6 +191,34 @@ async function main(): Promise<void> {
     });
     if (set) await run('moved', 'a harbour at dawn', approve, { workerTimeout: '1s' });
     if (set) await run('stitch-failed', 'a forest in fog', approve);
+    if (set) await run('short-clip', 'a kite over dunes', approve);
+    if (set) await run('over-budget', 'a glacier at noon', approve, { maxCostUsd: 1.05 });
+    if (set) {
+      const inReview = async (h: ReturnType<typeof env.client.workflow.getHandle>, stitched: number) =>
+        eventually(async () => {
+          const s = await h.query(statusQuery);
+          return (
+            s.stage === 'reviewing_result' &&
+            s.scenes.every((x) => x.status === 'ready') &&
+            calls.stitch.length >= stitched
+          );
+        });
+      await run(
+        'reviewed',
+        'a market at dusk',
+        async (h) => {
+          await eventually(async () => (await h.query(statusQuery)).stage === 'awaiting_approval');
+          await h.executeUpdate(editSceneUpdate, { args: [{ index: 3, prompt: 'lanterns come on' }] });
+          await h.executeUpdate(approveUpdate);
+          const stitched = calls.stitch.length;
+          await inReview(h, stitched + 1);
+          await h.executeUpdate(redoSceneUpdate, { args: [{ index: 1, prompt: 'a spice stall, close up' }] });
+          await inReview(h, stitched + 2);
+          await h.executeUpdate(approveUpdate);
+        },
+        { reviewResult: true },
+      );
+    }
   });
   await env.teardown();
 }

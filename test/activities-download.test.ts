@@ -53,11 +53,16 @@ function downloader(deps: Partial<DownloadDeps> = {}): (input: DownloadClipInput
   return (input) => acts.downloadClip(input);
 }
 
+/** The emulator's output URLs are `…/files/{prediction id}/output.mp4`. */
+const predictionOf = (url: string): string => /\/files\/([a-z0-9]+)\//.exec(url)?.[1] ?? 'no-prediction';
+
+/** The input as the workflow sends it since the clip files are named by prediction (no age: older runs). */
 const input = (url: string, sceneIndex = 2): DownloadClipInput => ({
   workflowId: WORKFLOW_ID,
   sceneIndex,
   sceneCount: 3,
   url,
+  predictionId: predictionOf(url),
 });
 
 /** Whatever is left in the run's folder (empty when the folder was never made). */
@@ -65,17 +70,17 @@ async function leftovers(): Promise<string[]> {
   return readdir(runWorkDir(workDir, WORKFLOW_ID)).catch(() => []);
 }
 
-test('streams to <workDir>/<id>/scene-N.mp4 atomically, heartbeats rising percent, returns ffprobe facts', async () => {
+test('streams to <workDir>/<id>/scene-N-<prediction>.mp4 atomically, heartbeats rising percent, returns ffprobe facts', async () => {
   const url = await readyClipUrl();
   // The test clips are a few KB; 8 KB/s in 400-byte slices gives a dozen progress heartbeats.
   emu.configure({ replicate: { downloadBytesPerSecond: 8_000 } });
   const h = harness();
   const clip = await h.run(downloader(), input(url));
 
-  const dest = sceneClipPath(workDir, WORKFLOW_ID, 2);
+  const dest = sceneClipPath(workDir, WORKFLOW_ID, 2, predictionOf(url));
   assert.equal(clip.path, dest);
-  assert.equal(clip.path, join(workDir, WORKFLOW_ID, 'scene-2.mp4'));
-  assert.deepEqual(await leftovers(), ['scene-2.mp4'], 'no .part file left');
+  assert.equal(clip.path, join(workDir, WORKFLOW_ID, `scene-2-${predictionOf(url)}.mp4`));
+  assert.deepEqual(await leftovers(), [`scene-2-${predictionOf(url)}.mp4`], 'no .part file left');
   assert.equal((await stat(dest)).size, clip.sizeBytes);
   assert.equal(clip.sizeBytes, emu.state.replicate.bytesServed);
   assert.ok(Math.abs(clip.durationSeconds - 5) < 0.1, `duration ${clip.durationSeconds}`);
@@ -106,7 +111,7 @@ test('a second call returns the finished file without downloading again', async 
 
 test('an unplayable file left at the destination is replaced by a fresh download', async () => {
   const url = await readyClipUrl();
-  const dest = sceneClipPath(workDir, WORKFLOW_ID, 2);
+  const dest = sceneClipPath(workDir, WORKFLOW_ID, 2, predictionOf(url));
   await mkdir(runWorkDir(workDir, WORKFLOW_ID), { recursive: true });
   await writeFile(dest, 'not a video');
   const clip = await harness().run(downloader(), input(url));

@@ -182,8 +182,9 @@ test('invalid input is refused before anything starts, with the reason and exit 
   assert.match(r.stderr, /scenes: .*6/);
 });
 
-test('an expired output URL regenerates that scene alone; the run completes', async () => {
-  // The first file request answers 404, as Replicate does an hour after a prediction.
+test('a 404 on a fresh output URL (never downloaded, seconds old) is retried, not paid for again', async () => {
+  // Replicate's outputs live an hour: a fresh URL answering 404 once is the way there, not an
+  // expiry. (Real expiries, which do regenerate the scene, are in paying-once.test.ts.)
   await emu.configure({ replicate: { nextDownload: ['notFound'] } });
   const before = (await emu.state()).replicate.predictionsCreated;
   const started = await vidflow(['start', 'a lighthouse at dusk', '--auto-approve', '--json'], env);
@@ -192,15 +193,15 @@ test('an expired output URL regenerates that scene alone; the run completes', as
   const res = await vidflow(['result', workflowId, '--json'], env, 180_000);
   assert.equal(res.code, 0, res.stderr);
   assert.ok(Math.abs(durationOf((JSON.parse(res.stdout) as { path: string }).path) - 14.0) <= 0.1);
-  assert.equal((await emu.state()).replicate.predictionsCreated - before, 4, 'three scenes plus one regeneration');
+  assert.equal((await emu.state()).replicate.predictionsCreated - before, 3, 'one prediction per scene');
   const status = JSON.parse((await vidflow(['status', workflowId, '--json'], env)).stdout) as {
     scenes: { attempts: number }[];
   };
   assert.deepEqual(
-    status.scenes.map((s) => s.attempts).sort(),
-    [1, 1, 2],
-    'only the expired scene was generated again',
+    status.scenes.map((s) => s.attempts),
+    [1, 1, 1],
   );
+  assert.match(worker.logs(), /answered 404, but the output is \d+ s old and was never downloaded: not an expiry/);
 });
 
 test('vidflow cancel stops the spend: in-flight predictions are cancelled at Replicate within 5 s', async () => {

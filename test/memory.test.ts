@@ -182,6 +182,7 @@ describe('no clip is ever held in Node memory', () => {
       sceneIndex,
       sceneCount: 2,
       url: `${baseUrl}/${name}`,
+      predictionId: `p-${name.replace('.mp4', '')}`,
     });
     // Warm-up on a small clip: loads fetch, the stream code and ffprobe's wrapper before measuring,
     // so their one-off memory is not counted against the big download.
@@ -206,12 +207,15 @@ describe('no clip is ever held in Node memory', () => {
       `peak ArrayBuffer increase ${fmt(increase.arrayBuffers)} < ${fmt(bound())}`,
     );
 
-    assert.equal(downloaded.path, sceneClipPath(workDir, 'memory-test', 1));
+    assert.equal(downloaded.path, sceneClipPath(workDir, 'memory-test', 1, 'p-big'));
     assert.equal(downloaded.sizeBytes, bigSize);
     assert.equal((await stat(downloaded.path)).size, bigSize);
     assert.equal(await sha256(downloaded.path), await sha256(big), 'byte-identical to the served file');
     assert.ok(Math.abs(downloaded.durationSeconds - BIG_SECONDS) < 0.1);
-    assert.deepEqual((await readdir(runWorkDir(workDir, 'memory-test'))).sort(), ['scene-1.mp4', 'scene-2.mp4']);
+    assert.deepEqual((await readdir(runWorkDir(workDir, 'memory-test'))).sort(), [
+      'scene-1-p-big.mp4',
+      'scene-2-p-small.mp4',
+    ]);
   });
 
   test('stitchClips on two big clips: Node peak RSS does not grow with the clips (ffmpeg is a child)', async () => {

@@ -72,8 +72,12 @@ test('runWorkDir and sceneClipPath: inside the work folder, one level per run', 
     const dir = runWorkDir(WORK, id);
     assert.equal(dirname(dir), WORK, `${JSON.stringify(id.slice(0, 40))}: ${dir}`);
     assert.match(basename(dir), SAFE_NAME);
-    const clip = sceneClipPath(WORK, id, 3);
-    assert.equal(clip, join(dir, 'scene-3.mp4'));
+    const clip = sceneClipPath(WORK, id, 3, 'p1x2y3');
+    assert.equal(clip, join(dir, 'scene-3-p1x2y3.mp4'));
+    // The clip's key comes from a provider's answer: it is held to the same rules as an id.
+    const hostileKey = sceneClipPath(WORK, id, 3, id || 'x');
+    assert.equal(dirname(hostileKey), dir, `key ${JSON.stringify(id.slice(0, 40))}: ${hostileKey}`);
+    assert.match(basename(hostileKey), /^scene-3-[A-Za-z0-9._-]+\.mp4$/);
   }
   // An ordinary id is kept as it is, so a person finds the files by the id they know.
   assert.equal(safeStem('vidflow-20250101-120000-ab12'), 'vidflow-20250101-120000-ab12');
@@ -82,8 +86,9 @@ test('runWorkDir and sceneClipPath: inside the work folder, one level per run', 
 
 test('sceneClipPath refuses a scene index that is not a whole number', () => {
   for (const bad of [Number.NaN, -1, 1.5, Infinity, '../x' as unknown as number]) {
-    assert.throws(() => sceneClipPath(WORK, 'run', bad), /not a whole number/, String(bad));
+    assert.throws(() => sceneClipPath(WORK, 'run', bad, 'p1'), /not a whole number/, String(bad));
   }
+  assert.throws(() => sceneClipPath(WORK, 'run', 1, ''), /without a key/);
 });
 
 test('inside: the last line of defence refuses escapes and NUL bytes', () => {

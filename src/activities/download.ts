@@ -2,7 +2,13 @@
  * Download activity: streams a clip from its output URL to a temporary file (never the whole clip
  * in memory), heartbeating progress, checks with ffprobe that it is a playable video and renames
  * it into place. A retry finds a finished file and returns at once; a half-written one is never
- * read, because only the rename makes it visible.
+ * read, because only the rename makes it visible. The file is named by the prediction that made
+ * the clip (src/support/paths.ts), so a redo's new clip never meets an older clip of the scene.
+ *
+ * Only the clip is blamed for what is the clip's fault, because blaming it makes the workflow pay
+ * for a new one: a 404/410 is an expiry only with evidence (../support/output-expiry); a 403, a
+ * 5xx, a broken connection or an ffprobe that cannot start are the way there or the worker, and
+ * are retried (the workflow's retry policy rides out several minutes of outage).
  *
  * What may be fetched is decided by ./download-policy: scheme, host allow-list, redirects (followed
  * here one hop at a time, each checked), content type and size. A refusal is a non-retryable
@@ -10,6 +16,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { createWriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -18,8 +25,10 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ApplicationFailure } from '@temporalio/common';
 import { failure } from '../shared/failures';
 import type { ClipFile, DownloadClipInput, DownloadHeartbeat } from '../shared/schemas';
-import { probe } from '../media/ffmpeg';
+import { FfmpegMissingError, FfmpegStartError, probe as ffprobe } from '../media/ffmpeg';
+import type { MediaInfo } from '../media/ffmpeg';
 import { sceneClipPath } from '../support/paths';
+import { expiryEvidence, formatAge, outputAgeMs } from '../support/output-expiry';
 import {
   checkContentLength,
   checkContentType,
@@ -46,11 +55,13 @@ export interface DownloadDeps {
   allowedHosts?: string[];
   /** Redirect hops followed, each checked against the same rules. Default 5. */
   maxRedirects?: number;
+  /** Reads a clip's facts; default ffprobe (src/media/ffmpeg.ts). */
+  probe?: (path: string) => Promise<MediaInfo>;
 }
 
 const MB = 1024 * 1024;
 
-async function toClipFile(path: string): Promise<ClipFile> {
+async function toClipFile(probe: (path: string) => Promise<MediaInfo>, path: string): Promise<ClipFile> {
   const info = await probe(path);
   return {
     path,
@@ -69,26 +80,42 @@ function describeNetworkError(err: unknown): string {
   return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
 }
 
+/** ffprobe missing or not startable: the worker's trouble, retried; the clip is not blamed (or paid for again). */
+function toolTrouble(tag: string, err: unknown) {
+  if (!(err instanceof FfmpegMissingError || err instanceof FfmpegStartError)) return undefined;
+  return failure('MediaToolUnavailable', `${tag}: cannot check the clip on this worker: ${err.message}`, {
+    cause: err,
+  });
+}
+
+/** The file's key: the prediction id, else (runs from older code) a hash of the output URL. */
+function clipKey(input: DownloadClipInput): string {
+  return input.predictionId ?? `url-${createHash('sha256').update(input.url).digest('hex').slice(0, 16)}`;
+}
+
 export function createDownloadActivities(deps: DownloadDeps) {
   const doFetch = deps.fetch ?? globalThis.fetch;
   const maxBytes = deps.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxRedirects = deps.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const allowedHosts = deps.allowedHosts ?? [...REPLICATE_DELIVERY_HOSTS, 'localhost', '127.0.0.1', '[::1]'];
   const policy = { allowedHosts };
+  const probe = deps.probe ?? ffprobe;
 
   return {
     async downloadClip(input: DownloadClipInput): Promise<ClipFile> {
       const ctx = Context.current();
       const tag = `scene ${input.sceneIndex}/${input.sceneCount}`;
-      const dest = sceneClipPath(deps.workDir, input.workflowId, input.sceneIndex);
+      const dest = sceneClipPath(deps.workDir, input.workflowId, input.sceneIndex, clipKey(input));
 
       // Idempotent retry: a file at `dest` was renamed there only after it passed ffprobe.
       if (await stat(dest).catch(() => undefined)) {
         try {
-          const clip = await toClipFile(dest);
+          const clip = await toClipFile(probe, dest);
           ctx.log.info(`${tag}: clip already downloaded (${(clip.sizeBytes / MB).toFixed(2)} MB)`);
           return clip;
-        } catch {
+        } catch (err) {
+          const trouble = toolTrouble(tag, err);
+          if (trouble) throw trouble; // the file may well be fine: keep it for the retry
           await rm(dest, { force: true });
         }
       }
@@ -128,11 +155,35 @@ export function createDownloadActivities(deps: DownloadDeps) {
         ctx.log.debug(`${tag}: redirected to ${redactUrl(next.url)}`);
         url = next.url;
       }
-      if (res.status === 403 || res.status === 404 || res.status === 410) {
+      if (res.status === 404 || res.status === 410) {
+        await res.body?.cancel().catch(() => undefined);
+        const now = Date.now();
+        const previous = ctx.info.heartbeatDetails as Partial<DownloadHeartbeat> | undefined;
+        const expired = expiryEvidence({
+          outputSeenAt: input.outputSeenAt,
+          downloadedBefore: input.downloadedBefore,
+          receivedBefore: typeof previous?.receivedBytes === 'number' ? previous.receivedBytes : undefined,
+          nowMs: now,
+        });
+        if (expired) {
+          throw failure(
+            'OutputExpired',
+            `${tag}: the clip's URL answered ${res.status} (${expired}): Replicate deletes API outputs after one hour`,
+          );
+        }
+        const age = formatAge(outputAgeMs({ outputSeenAt: input.outputSeenAt, nowMs: now }) ?? 0);
+        throw failure(
+          'DownloadFailed',
+          `${tag}: the clip's URL answered ${res.status}, but the output is ${age} old and was never downloaded: not an expiry (outputs live an hour), retrying`,
+        );
+      }
+      if (res.status === 403) {
+        // Replicate answers 404 for an expired output; a 403 is the file host or a proxy on the way
+        // refusing us, which a new prediction would meet just the same.
         await res.body?.cancel().catch(() => undefined);
         throw failure(
-          'OutputExpired',
-          `${tag}: the clip's URL answered ${res.status}: Replicate deletes API outputs after one hour; the scene will be generated again`,
+          'DownloadFailed',
+          `${tag}: download answered 403 Forbidden (the file host, or a proxy on the way, refused it): retrying; the clip is not generated again for this`,
         );
       }
       if (!res.ok || !res.body) {
@@ -193,10 +244,13 @@ export function createDownloadActivities(deps: DownloadDeps) {
 
       let clip: ClipFile;
       try {
-        clip = await toClipFile(tmp);
+        clip = await toClipFile(probe, tmp);
       } catch (err) {
         await rm(tmp, { force: true });
-        throw failure('InvalidClip', `${tag}: the downloaded file is not a playable video: ${(err as Error).message}`);
+        throw (
+          toolTrouble(tag, err) ??
+          failure('InvalidClip', `${tag}: the downloaded file is not a playable video: ${(err as Error).message}`)
+        );
       }
       await rename(tmp, dest);
       ctx.log.info(`${tag}: clip downloaded (${(received / MB).toFixed(2)} MB, ${clip.durationSeconds.toFixed(1)} s)`);

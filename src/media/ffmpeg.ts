@@ -46,6 +46,26 @@ export class FfmpegMissingError extends Error {
   override name = 'FfmpegMissingError';
 }
 
+/**
+ * ffmpeg or ffprobe exists but could not be started (EAGAIN: too many processes, EMFILE, ENOMEM,
+ * or it vanished since the lookup): the worker's trouble at that moment, not the file's.
+ */
+export class FfmpegStartError extends Error {
+  override name = 'FfmpegStartError';
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Node's error for a child that could not be spawned: `syscall` is `spawn <file>`. */
+export function isSpawnFailure(err: unknown): err is NodeJS.ErrnoException {
+  const syscall = (err as NodeJS.ErrnoException | undefined)?.syscall;
+  return typeof syscall === 'string' && syscall.startsWith('spawn');
+}
+
 /** A file ffprobe cannot read as a video: missing, unreadable, not media, or without a video stream. */
 export class ProbeError extends Error {
   override name = 'ProbeError';
@@ -168,7 +188,10 @@ function ffprobeData(path: string): Promise<FfprobeData> {
   });
 }
 
-/** Reads a clip's video facts; throws ProbeError for anything that is not a readable video. */
+/**
+ * Reads a clip's video facts; throws ProbeError for anything that is not a readable video, and
+ * FfmpegMissingError / FfmpegStartError when ffprobe itself is missing or could not be started.
+ */
 export async function probe(path: string): Promise<MediaInfo> {
   await ensureFfmpeg();
   let sizeBytes: number;
@@ -185,6 +208,9 @@ export async function probe(path: string): Promise<MediaInfo> {
   try {
     data = await ffprobeData(path);
   } catch (err) {
+    if (isSpawnFailure(err)) {
+      throw new FfmpegStartError(`ffprobe could not be started: ${err.code ?? err.message}`, err.code);
+    }
     const detail = lastMeaningfulLine((err as Error).message);
     throw new ProbeError(`${path} is not a readable video: ${detail}`, path, 'UNREADABLE');
   }

@@ -29,12 +29,23 @@ const FAILURES = {
   PredictionCanceled: { nonRetryable: false },
   /** Content moderation (Replicate E005): retrying the same prompt will be flagged again. */
   ContentFlagged: { nonRetryable: true },
-  /** The output URL answered 403/404/410: Replicate deleted it (API outputs live one hour). */
+  /**
+   * The output URL answered 404/410 after it had worked, or once the output was about an hour old:
+   * Replicate deleted it (API outputs live one hour). The workflow generates the scene again,
+   * within the run's budget. A 403, or a 404 on a fresh URL, is the way there, not the clip: retried.
+   */
   OutputExpired: { nonRetryable: true },
   /** The download broke off or the connection failed: retried. */
   DownloadFailed: { nonRetryable: false },
-  /** The downloaded file is not a playable video (ffprobe refused it). */
+  /** The downloaded file is not a playable video (ffprobe ran and refused it). */
   InvalidClip: { nonRetryable: true },
+  /** A playable clip much shorter than the scene asked for (e.g. 0.2 s of 5 s): generated again, within the budget. */
+  ClipTooShort: { nonRetryable: true },
+  /**
+   * ffprobe/ffmpeg is missing on this worker or could not be started (ENOENT, EAGAIN, EMFILE):
+   * the worker's trouble, not the clip's, so retried (installing ffmpeg fixes a running worker).
+   */
+  MediaToolUnavailable: { nonRetryable: false },
   /** A download was refused before it started: scheme, host, size or content type. */
   DownloadRefused: { nonRetryable: true },
   /** ffmpeg failed on these inputs; the same inputs fail the same way. */
@@ -43,7 +54,7 @@ const FAILURES = {
   DiskFull: { nonRetryable: true },
   /** The plan was not approved before the approval timeout. */
   ApprovalTimedOut: { nonRetryable: true },
-  /** The estimated cost is above the run's --max-cost. */
+  /** The estimated cost (with redos and regenerations) would be above the run's --max-cost. */
   CostLimitExceeded: { nonRetryable: true },
   /** A stopping worker (SIGTERM, Ctrl-C) handed its generation over: retried elsewhere after the backoff, same prediction. */
   WorkerShutdown: { nonRetryable: false },

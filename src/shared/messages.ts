@@ -12,6 +12,13 @@ import type { EditSceneArgs, PipelineStatus, RedoSceneArgs, RejectPlanArgs, Scen
  * Takes no payload; an empty object `{}` from the Temporal CLI is accepted.
  */
 export const approveSignal = defineSignal<[unknown?]>('approve');
+/**
+ * The same approval as an update: refused, with the reason, when nothing awaits approval (the plan
+ * is still being made, the run is generating, a redo is queued), so a client can say so and exit
+ * non-zero instead of reporting an approval the run never takes. Takes no payload (an `{}` from the
+ * Temporal CLI is ignored).
+ */
+export const approveUpdate = defineUpdate<{ approved: 'plan' | 'result' | 'nothing' }, []>('approveRun');
 export const statusQuery = defineQuery<PipelineStatus>('status');
 
 /** Change one scene's prompt while the plan or the result is under review. */

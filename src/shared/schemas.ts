@@ -255,6 +255,20 @@ export interface DownloadClipInput {
   sceneIndex: number;
   sceneCount: number;
   url: string;
+  /**
+   * The prediction that made the clip: it names the file, so a redo's or a regeneration's new
+   * clip never meets an older clip of the scene. Without it (runs from older code), a hash of
+   * `url` does.
+   */
+  predictionId?: string;
+  /**
+   * When the workflow received the output URL (ISO, workflow time). With it, a 404/410 counts as
+   * an expiry only when the URL worked before or the output is about an hour old; without it
+   * (runs from older code), every 404/410 does, as before.
+   */
+  outputSeenAt?: string;
+  /** This run downloaded this URL before (on another worker, or before its clips vanished). */
+  downloadedBefore?: boolean;
 }
 
 export interface ClipFile {

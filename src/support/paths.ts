@@ -34,12 +34,19 @@ export function runWorkDir(workDir: string, workflowId: string): string {
   return inside(workDir, safeStem(workflowId));
 }
 
-export function sceneClipPath(workDir: string, workflowId: string, sceneIndex: number): string {
+/**
+ * A scene's clip, named by what makes it unique (`clipKey`: the prediction that made it, or a
+ * hash of its output URL), not by the scene alone: a redo, a regeneration, a move back to a
+ * worker that still holds an older clip of the scene, or a reset run can never find a stale file
+ * under the name of a new clip. The key is reduced to a safe stem like a workflow id.
+ */
+export function sceneClipPath(workDir: string, workflowId: string, sceneIndex: number, clipKey: string): string {
   // A number by type, but activity input is JSON from the history: never let it shape a name.
   if (!Number.isSafeInteger(sceneIndex) || sceneIndex < 0) {
     throw new Error(`refusing scene index ${String(sceneIndex).slice(0, 40)}: not a whole number`);
   }
-  return inside(runWorkDir(workDir, workflowId), `scene-${sceneIndex}.mp4`);
+  if (typeof clipKey !== 'string' || clipKey.length === 0) throw new Error('refusing a clip without a key');
+  return inside(runWorkDir(workDir, workflowId), `scene-${sceneIndex}-${safeStem(clipKey, 64)}.mp4`);
 }
 
 export function outputVideoPath(outputDir: string, workflowId: string): string {

@@ -56,6 +56,20 @@ export const { claimWorker } = proxyActivities<AffinityActivities>({
   retry: { initialInterval: '1s', maximumInterval: '10s' },
 });
 
+/**
+ * Downloads since PATCH_PAID_CLIPS_KEPT: every clip is paid for by now, so a file host (or a proxy)
+ * answering 5xx, 403 or a fresh 404 is ridden out for about 8 minutes (20 attempts, 30 s apart at
+ * most) instead of ~30 s; an expiry or an unplayable clip is non-retryable and reaches the
+ * workflow at once. (The old policy stays for runs recorded before: see scene-production.)
+ */
+export const DOWNLOAD_OUTAGE_RETRY = {
+  initialInterval: '2s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 20,
+  nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+};
+
 // The disk-bound steps below run on the home worker's own queue (see homeActivities). Their
 // schedule-to-start timeout (the run's workerTimeout) is what notices that the home is gone.
 

@@ -10,3 +10,9 @@ export const PATCH_APPROVAL_TIMEOUT = 'approval-timeout';
 export const PATCH_WORKER_AFFINITY = 'worker-affinity';
 /** A failed run removes the clips it downloaded (before, they stayed on the worker's disk for good). */
 export const PATCH_CLEANUP_ON_FAILURE = 'cleanup-on-failure';
+/**
+ * Paid clips are kept: downloads ride out several minutes of file-host outage (a longer retry
+ * policy); regenerations count in the estimate, are bounded by --max-cost and once per cause; a
+ * clip much shorter than asked is generated again instead of failing the stitch.
+ */
+export const PATCH_PAID_CLIPS_KEPT = 'paid-clips-kept';

@@ -23,6 +23,13 @@ import type { PipelineRun } from './run-state';
 
 /** Plans made in all (the first plus re-plans after rejections): each costs an LLM call and a person's time. */
 export const MAX_PLAN_ROUNDS = 5;
+/**
+ * Edits and redos a run takes. Each adds events (a redo: a generation, a download, a stitch) and
+ * its arguments to the history; these bounds keep a looping client's run far below the server's
+ * limits (50 K events, 50 MB), where it would be terminated with its paid result.
+ */
+export const MAX_EDITS = 50;
+export const MAX_REDOS = 20;
 
 /** Plans, shows the plan for approval, and plans again with the feedback of each rejection. */
 export async function planUntilApproved(run: PipelineRun): Promise<void> {
@@ -119,15 +126,47 @@ function timedOut(run: PipelineRun, what: string): never {
 
 // ---- message handlers and their validators ----------------------------------------------------
 
-/** The `approve` signal: approves whatever is under review; a signal cannot be refused, so it logs. */
-export function approve(run: PipelineRun): void {
+/**
+ * Approves whatever is under review: the `approve` signal (a signal cannot be refused, so one that
+ * comes at the wrong time is logged and dropped) and the `approveRun` update (refused first, with
+ * the reason, by validateApprove).
+ */
+export function approve(run: PipelineRun): { approved: 'plan' | 'result' | 'nothing' } {
   const stage = run.status.stage;
   if (stage === 'awaiting_approval') run.planApproved = true;
   else if (stage === 'reviewing_result') run.resultApproved = true;
   else log.warn(`approve ignored: nothing awaits approval in stage ${stage}`);
+  return { approved: stage === 'awaiting_approval' ? 'plan' : stage === 'reviewing_result' ? 'result' : 'nothing' };
+}
+
+/** What each stage is doing, for an approve that comes when nothing can take it. */
+const NOT_NOW: Partial<Record<string, string>> = {
+  planning: 'the plan is still being made; approve it once it is shown (stage awaiting_approval)',
+  generating: 'the plan is approved and its clips are being made',
+  stitching: 'the clips are being stitched; with --review-result, approve the video once it is shown',
+};
+
+/** Refuses an approve the run cannot take now, so it is never acknowledged and lost. */
+export function validateApprove(run: PipelineRun): void {
+  const { stage, scenes } = run.status;
+  if (stage === 'awaiting_approval') {
+    if (run.planApproved) refuse('the plan is already approved');
+    if (run.rejection !== undefined) refuse('the plan was rejected and is being made again: approve the new one');
+    return;
+  }
+  if (stage === 'reviewing_result') {
+    if (run.resultApproved) refuse('the video is already approved');
+    const queued = run.redoQueue.map((r) => r.index);
+    if (queued.length) refuse(`scene ${queued.join(', ')} is queued to be redone: approve the video stitched after it`);
+    const missing = scenes.filter((s) => !run.clips.has(s.index)).map((s) => s.index);
+    if (missing.length) refuse(`scene ${missing.join(', ')} has no clip (flagged?): edit and redo it, or cancel`);
+    return;
+  }
+  refuse(`nothing awaits approval (stage is ${stage}): ${NOT_NOW[stage] ?? 'the run is over'}`);
 }
 
 export function editScene(run: PipelineRun, { index, prompt }: EditSceneArgs): SceneState {
+  run.edits++;
   const scene = run.status.scenes[index - 1]!;
   scene.prompt = prompt;
   log.info(`scene ${index}/${run.sceneCount}: prompt edited`);
@@ -145,6 +184,9 @@ export function validateEditScene(run: PipelineRun, edit: unknown): void {
   if (e.data.index > state.scenes.length)
     refuse(`there is no scene ${e.data.index}: the plan has ${state.scenes.length}`);
   refuseLongPrompt(run, e.data.prompt);
+  if (run.edits >= MAX_EDITS) {
+    refuse(`this run has taken ${run.edits} edits, the most allowed (${MAX_EDITS}): approve, reject or cancel it`);
+  }
 }
 
 export function rejectPlan(run: PipelineRun, { feedback }: RejectPlanArgs): { planRound: number } {
@@ -166,6 +208,7 @@ export function validateRejectPlan(run: PipelineRun, r: unknown): void {
 
 /** Queues the scene for awaitResultReview; the estimate grows at once, so the next redo is checked against it. */
 export function redoScene(run: PipelineRun, redo: RedoSceneArgs): { index: number; estimatedCostUsd: number } {
+  run.redos++;
   run.redoQueue.push(redo);
   run.status.estimatedCostUsd = run.costWithOneMoreScene();
   run.refreshDetails();
@@ -184,6 +227,9 @@ export function validateRedoScene(run: PipelineRun, redo: unknown): void {
   if (run.redoQueue.some((q) => q.index === e.data.index))
     refuse(`scene ${e.data.index} is already queued to be redone`);
   if (e.data.prompt) refuseLongPrompt(run, e.data.prompt);
+  if (run.redos >= MAX_REDOS) {
+    refuse(`this run has redone ${run.redos} scenes, the most allowed (${MAX_REDOS}): approve the video or cancel it`);
+  }
   const after = run.costWithOneMoreScene();
   const max = run.input.maxCostUsd;
   if (max !== undefined && after > max) {

@@ -36,6 +36,9 @@ export class PipelineRun {
   /** The feedback of a rejection the planner has not taken up yet. */
   rejection: string | undefined;
   readonly redoQueue: RedoSceneArgs[] = [];
+  /** Edits and redos accepted: bounded (./plan-review), so a looping client cannot grow the history without end. */
+  edits = 0;
+  redos = 0;
 
   // The clips (./scene-production).
   readonly clips = new Map<number, ClipFile>();
@@ -43,6 +46,12 @@ export class PipelineRun {
   readonly outputs = new Map<number, string>();
   /** The home queue each downloaded clip lives on. */
   readonly clipHome = new Map<number, string>();
+  /** When each scene's output URL arrived (workflow time, ISO): its age tells an expiry from a glitch. */
+  readonly outputSeenAt = new Map<number, string>();
+  /** Output URLs this run has downloaded: a 404 on one of them later is an expiry. */
+  readonly downloadedUrls = new Set<string>();
+  /** Regenerations by `scene:cause`, each counted in the estimate (./regeneration). */
+  readonly regenerations = new Map<string, number>();
 
   // The worker holding the clips (./home-worker).
   home: Home | undefined;

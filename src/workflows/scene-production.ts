@@ -1,21 +1,37 @@
 /**
  * Producing scenes: all at once, each a chain generate → download, so a clip is fetched the moment
  * it is ready. A scene's output URL is kept, so a new download (another worker) never pays for a
- * new prediction; only an expired or unplayable output is generated again, a bounded number of times.
+ * new prediction; only an expired, unplayable or far too short clip is generated again, and each
+ * such regeneration is counted and bounded (./regeneration).
  */
-import { CancellationScope, isCancellation, log } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
+import { failure } from '../shared/failures';
 import type { FailureType } from '../shared/failures';
 import type { ClipFile, SceneState } from '../shared/schemas';
 import { failureTypeOf, homeWasLost, messageOf } from './activity-failures';
-import { generateClip } from './activity-options';
+import { DOWNLOAD_OUTAGE_RETRY, generateClip } from './activity-options';
 import { homeWorker, leaveHome } from './home-worker';
+import { PATCH_PAID_CLIPS_KEPT } from './patches';
+import { countRegeneration, regenerationCause, tooShort } from './regeneration';
 import type { Home, PipelineRun } from './run-state';
 
-/** A clip whose URL expired, or that came back unplayable, is generated again at most this often. */
+/** Runs recorded before PATCH_PAID_CLIPS_KEPT: an expired or unplayable clip was generated again at most this often. */
 export const MAX_REGENERATIONS = 2;
 
-/** Failure types after which a scene is generated again instead of failing the run. */
+/** Runs recorded before PATCH_PAID_CLIPS_KEPT: failure types after which a scene was generated again. */
 const REGENERATE_ON: readonly FailureType[] = ['OutputExpired', 'InvalidClip'];
+
+/**
+ * What the generate activity needs to find a prediction a predecessor of this run paid for: a
+ * reset run (new run id, same workflow id), a retried or continued one. Deterministic: from the
+ * run's info, which replays alike.
+ */
+function predecessors(): { mayExist: boolean; runStartedAt: string } {
+  const info = workflowInfo();
+  const mayExist =
+    info.runId !== info.originalExecutionRunId || info.runId !== info.firstExecutionRunId || info.attempt > 1;
+  return { mayExist, runStartedAt: info.startTime.toISOString() };
+}
 
 /**
  * Produces the given scenes at once. When one scene fails for good the others are cancelled (which
@@ -78,18 +94,37 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
             model: run.modelId,
             seconds: input.sceneSeconds,
             aspectRatio: input.aspectRatio,
+            // Counts every prediction asked for this scene (first, redos, regenerations): the same
+            // number again after a reset, so the reset run finds what this generation paid for.
+            generation: scene.attempts - 1,
+            ...predecessors(),
           },
         ]);
         scene.predictionId = gen.predictionId;
         url = gen.outputUrl;
         run.outputs.set(scene.index, url);
+        run.outputSeenAt.set(scene.index, new Date().toISOString());
       }
       scene.status = 'downloading';
       run.refreshDetails();
       at = await homeWorker(run);
-      const clip = await at.acts.downloadClip.executeWithOptions({ summary: `download ${tag}` }, [
-        { workflowId, sceneIndex: scene.index, sceneCount, url },
-      ]);
+      const ridesOutages = patched(PATCH_PAID_CLIPS_KEPT);
+      const clip = await at.acts.downloadClip.executeWithOptions(
+        { summary: `download ${tag}`, ...(ridesOutages ? { retry: DOWNLOAD_OUTAGE_RETRY } : {}) },
+        [
+          {
+            workflowId,
+            sceneIndex: scene.index,
+            sceneCount,
+            url,
+            ...(scene.predictionId ? { predictionId: scene.predictionId } : {}),
+            ...outputFacts(run, scene.index, url),
+          },
+        ],
+      );
+      run.downloadedUrls.add(url);
+      const short = ridesOutages ? tooShort(run, clip) : undefined;
+      if (short) throw failure('ClipTooShort', `${tag}: ${short}`);
       run.clipHome.set(scene.index, at.taskQueue);
       scene.status = 'ready';
       delete scene.error;
@@ -104,6 +139,19 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
       }
       const type = failureTypeOf(err);
       scene.error = messageOf(err);
+      const cause = regenerationCause(type);
+      if (cause && patched(PATCH_PAID_CLIPS_KEPT)) {
+        try {
+          countRegeneration(run, scene, cause, scene.error.replace(`${tag}: `, ''));
+        } catch (refused) {
+          scene.error = messageOf(refused);
+          scene.status = 'failed';
+          run.refreshDetails();
+          throw refused;
+        }
+        run.outputs.delete(scene.index);
+        continue;
+      }
       if (type && REGENERATE_ON.includes(type) && round < MAX_REGENERATIONS) {
         log.warn(`${tag}: ${scene.error}; generating it again`);
         run.outputs.delete(scene.index);
@@ -121,4 +169,17 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
       throw err;
     }
   }
+}
+
+/** What the download needs to tell an expired output from a glitch on the way (../support/output-expiry). */
+function outputFacts(
+  run: PipelineRun,
+  index: number,
+  url: string,
+): { outputSeenAt?: string; downloadedBefore?: boolean } {
+  const seen = run.outputSeenAt.get(index);
+  return {
+    ...(seen ? { outputSeenAt: seen } : {}),
+    ...(run.downloadedUrls.has(url) ? { downloadedBefore: true } : {}),
+  };
 }

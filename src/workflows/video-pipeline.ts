@@ -16,7 +16,14 @@
  */
 import { ApplicationFailure, CancellationScope, isCancellation, setHandler } from '@temporalio/workflow';
 import { failure } from '../shared/failures';
-import { approveSignal, editSceneUpdate, redoSceneUpdate, rejectPlanUpdate, statusQuery } from '../shared/messages';
+import {
+  approveSignal,
+  approveUpdate,
+  editSceneUpdate,
+  redoSceneUpdate,
+  rejectPlanUpdate,
+  statusQuery,
+} from '../shared/messages';
 import { describeZodError, PipelineInputSchema } from '../shared/schemas';
 import type { PipelineInputArgs, PipelineResult } from '../shared/schemas';
 import { failureTypeOf, messageOf } from './activity-failures';
@@ -28,6 +35,7 @@ import {
   planUntilApproved,
   redoScene,
   rejectPlan,
+  validateApprove,
   validateEditScene,
   validateRedoScene,
   validateRejectPlan,
@@ -38,8 +46,8 @@ import { stitchAtHome } from './stitch-and-publish';
 
 // The run's limits, where readers of the workflow (and its tests) look for them.
 export { MAX_WORKER_MOVES } from './home-worker';
-export { MAX_PLAN_ROUNDS } from './plan-review';
-export { MAX_REGENERATIONS } from './scene-production';
+export { MAX_EDITS, MAX_PLAN_ROUNDS, MAX_REDOS } from './plan-review';
+export { MAX_REGENERATIONS_PER_CAUSE } from './regeneration';
 
 export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineResult> {
   // Validated again here: the Temporal CLI and Web UI start runs without our client's checks.
@@ -51,7 +59,8 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
   const { input, status: state, workflowId } = run;
 
   setHandler(statusQuery, () => state);
-  setHandler(approveSignal, () => approve(run));
+  setHandler(approveSignal, () => void approve(run));
+  setHandler(approveUpdate, () => approve(run), { validator: () => validateApprove(run) });
   setHandler(editSceneUpdate, (edit) => editScene(run, edit), { validator: (edit) => validateEditScene(run, edit) });
   setHandler(rejectPlanUpdate, (r) => rejectPlan(run, r), { validator: (r) => validateRejectPlan(run, r) });
   setHandler(redoSceneUpdate, (redo) => redoScene(run, redo), { validator: (redo) => validateRedoScene(run, redo) });
