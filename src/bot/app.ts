@@ -50,7 +50,16 @@ export function createBotApp(o: BotAppOptions): BotApp {
   bot.api.config.use(honourRetryAfter(pacer, o.log));
   const runs = new Runs(o.client, o.cfg.TEMPORAL_TASK_QUEUE);
   const state = new BotState(o.store);
-  const followers = new Followers({ api: bot.api, runs, state, pacer, log: o.log, redact: o.redact, cfg: o.cfg, bot: o.bot });
+  const followers = new Followers({
+    api: bot.api,
+    runs,
+    state,
+    pacer,
+    log: o.log,
+    redact: o.redact,
+    cfg: o.cfg,
+    bot: o.bot,
+  });
   const d: HandlerDeps = { cfg: o.cfg, bot: o.bot, runs, state, followers, log: o.log, redact: o.redact };
 
   // Only allowed users get further; a stranger learns their id and how to be let in. Nothing

@@ -20,7 +20,10 @@ const UsersSchema = z.preprocess(
       if (text === undefined) return new Set();
       if (text === '*') return 'everyone';
       const ids = new Set<number>();
-      for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      for (const part of text
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         const id = Number(part);
         if (!/^\d{1,16}$/.test(part) || !Number.isSafeInteger(id) || id <= 0) {
           ctx.addIssue({ code: 'custom', message: `"${part}" is not a Telegram user id (digits; or * for everyone)` });
@@ -76,6 +79,8 @@ export const BotEnvSchema = z.object({
 
 export interface BotConfig {
   token: string;
+  /** The digits before the token's colon: the bot's user id, public. */
+  botId: number;
   apiRoot: string;
   users: 'everyone' | ReadonlySet<number>;
   webhook?: { url: string; port: number; host: string; secret: string };
@@ -96,6 +101,7 @@ export function loadBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
   const token = e.TELEGRAM_BOT_TOKEN;
   return {
     token,
+    botId: Number(token.split(':')[0]),
     apiRoot: e.TELEGRAM_API_ROOT,
     users: e.VIDFLOW_TELEGRAM_USERS,
     ...(e.VIDFLOW_TELEGRAM_WEBHOOK_URL

@@ -212,6 +212,10 @@ export class Followers {
       return;
     }
     if (!s.output || rec.sent.videos[String(version)]) return;
+    // The buttons under older videos of this run would now only say "out of date": take them off.
+    for (const old of Object.values(rec.sent.videos)) {
+      await this.d.api.editMessageReplyMarkup(rec.chatId, old).catch(() => undefined);
+    }
     const id = await sendVideo(
       { workflowId: rec.workflowId, version, path: s.output.path, artifactUri: s.artifactUri },
       {

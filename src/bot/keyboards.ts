@@ -11,11 +11,14 @@ import { ASPECT_RATIOS, MAX_SCENES } from '../shared/schemas';
 import type { Messages } from './i18n';
 import type { UserSettings } from './state';
 
-/** Workflow ids the bot makes: one per prompt message, `tg-<chat id>-<message id>`. */
-export const BOT_WORKFLOW_ID = /^tg--?\d{1,20}-\d{1,12}$/;
+/**
+ * Workflow ids the bot makes: one per prompt message, `tg-<bot id>-<chat id>-<message id>`. The bot
+ * id keeps two bots on one namespace apart (message ids are only unique within a chat of one bot).
+ */
+export const BOT_WORKFLOW_ID = /^tg-\d{1,12}--?\d{1,16}-\d{1,12}$/;
 
-export function workflowIdFor(chatId: number, messageId: number): string {
-  return `tg-${chatId}-${messageId}`;
+export function workflowIdFor(botId: number, chatId: number, messageId: number): string {
+  return `tg-${botId}-${chatId}-${messageId}`;
 }
 
 export type Action =
@@ -28,7 +31,16 @@ export type Action =
   | { a: 'done'; version: number; wf: string }
   | { a: 'set'; key: 'scenes' | 'seconds' | 'aspect' | 'review'; value: string };
 
-const CODES = { approve: 'ap', edit: 'ed', reject: 'rj', cancel: 'cx', redo: 'rd', same: 'sw', done: 'dn', set: 'st' } as const;
+const CODES = {
+  approve: 'ap',
+  edit: 'ed',
+  reject: 'rj',
+  cancel: 'cx',
+  redo: 'rd',
+  same: 'sw',
+  done: 'dn',
+  set: 'st',
+} as const;
 
 export function encodeAction(x: Action): string {
   const code = CODES[x.a];
@@ -136,10 +148,8 @@ export function settingsKeyboard(t: Messages, s: UserSettings): InlineKeyboard {
     kb.text(mark(s.seconds === sec, t.btnSeconds(sec)), encodeAction({ a: 'set', key: 'seconds', value: String(sec) }));
   }
   kb.row();
-  for (const ar of ASPECT_RATIOS) kb.text(mark(s.aspect === ar, ar), encodeAction({ a: 'set', key: 'aspect', value: ar }));
+  for (const ar of ASPECT_RATIOS)
+    kb.text(mark(s.aspect === ar, ar), encodeAction({ a: 'set', key: 'aspect', value: ar }));
   kb.row();
-  return kb.text(
-    t.btnReview(s.review),
-    encodeAction({ a: 'set', key: 'review', value: s.review ? 'off' : 'on' }),
-  );
+  return kb.text(t.btnReview(s.review), encodeAction({ a: 'set', key: 'review', value: s.review ? 'off' : 'on' }));
 }

@@ -32,7 +32,8 @@ export async function liveScenes(handle: WorkflowHandle): Promise<Map<number, Sc
     if (typeof d.status === 'string') live.predictionStatus = d.status;
     if (typeof d.percent === 'number') live.percent = d.percent;
     if (pa.attempt) live.attempt = pa.attempt;
-    const reason = pa.lastFailure?.applicationFailureInfo?.type ?? (pa.lastFailure?.timeoutFailureInfo ? 'Timeout' : undefined);
+    const reason =
+      pa.lastFailure?.applicationFailureInfo?.type ?? (pa.lastFailure?.timeoutFailureInfo ? 'Timeout' : undefined);
     if (reason) live.retryReason = reason;
     out.set(d.sceneIndex, live);
   }

@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { GrammyError, webhookCallback } from 'grammy';
+import type { UserFromGetMe } from 'grammy/types';
 import { ConfigError, loadConfig } from '../config';
 import type { Config } from '../config';
 import { connectClient } from '../client/connection';
@@ -62,15 +63,12 @@ async function runBot(cfg: Config, botCfg: BotConfig, log: BotLog, redact: Redac
   await new BotState(store).prune();
   const app = createBotApp({ cfg, bot: botCfg, client, store, log, redact });
 
-  try {
-    await app.bot.init();
-  } catch (err) {
-    if (err instanceof GrammyError && err.error_code === 401) {
-      log.error('TELEGRAM_BOT_TOKEN was rejected by Telegram (401 Unauthorized): check it with @BotFather');
-      return 2;
-    }
-    throw err;
+  const me = await whoAmI(app, log, redact);
+  if (me === 'unauthorized') {
+    log.error('TELEGRAM_BOT_TOKEN was rejected by Telegram (401 Unauthorized): check it with @BotFather');
+    return 2;
   }
+  app.bot.botInfo = me;
   await app.setCommands();
   const following = await app.followers.resume();
   const who = botCfg.users === 'everyone' ? 'everyone' : `${botCfg.users.size} user(s)`;
@@ -91,7 +89,13 @@ async function runBot(cfg: Config, botCfg: BotConfig, log: BotLog, redact: Redac
 }
 
 /** Webhook mode: Telegram POSTs each update here; the secret token header is checked by grammY. */
-async function serveWebhook(app: BotApp, botCfg: BotConfig, log: BotLog, redact: Redact, ready: string): Promise<number> {
+async function serveWebhook(
+  app: BotApp,
+  botCfg: BotConfig,
+  log: BotLog,
+  redact: Redact,
+  ready: string,
+): Promise<number> {
   const hook = botCfg.webhook!;
   const path = new URL(hook.url).pathname;
   // Up to Telegram's own patience (about a minute); a slower answer is treated as failed and resent.
@@ -123,6 +127,26 @@ async function serveWebhook(app: BotApp, botCfg: BotConfig, log: BotLog, redact:
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await app.followers.stop();
   return 0;
+}
+
+const GET_ME_TRIES = 3;
+
+/**
+ * The bot's own account, asked once at start (grammY's init would retry a network error forever,
+ * silently): a refused token stops the bot at once; an unreachable API is retried a few times,
+ * each failure logged, then the bot exits 1 (a supervisor restarts it; the log says why).
+ */
+async function whoAmI(app: BotApp, log: BotLog, redact: Redact): Promise<UserFromGetMe | 'unauthorized'> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await app.bot.api.getMe();
+    } catch (err) {
+      if (err instanceof GrammyError && err.error_code === 401) return 'unauthorized';
+      if (attempt >= GET_ME_TRIES) throw err;
+      log.warn(`Telegram did not answer (try ${attempt} of ${GET_ME_TRIES}): ${describeError(err, redact)}`);
+      await new Promise((r) => setTimeout(r, 1000 * 2 ** (attempt - 1)));
+    }
+  }
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {

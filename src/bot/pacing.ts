@@ -53,10 +53,14 @@ export function honourRetryAfter(pacer: ChatPacer, log: BotLog): Transformer {
       const chat = (payload as { chat_id?: number | string } | undefined)?.chat_id;
       if (chat !== undefined) pacer.blockFor(chat, seconds * 1000);
       if (attempt > MAX_RETRIES || seconds > MAX_RETRY_AFTER_S) {
-        log.warn(`Telegram: 429 on ${method}${chat !== undefined ? ` in chat ${chat}` : ''}, retry_after ${seconds} s: giving up on this call`);
+        log.warn(
+          `Telegram: 429 on ${method}${chat !== undefined ? ` in chat ${chat}` : ''}, retry_after ${seconds} s: giving up on this call`,
+        );
         return res;
       }
-      log.warn(`Telegram: 429 on ${method}${chat !== undefined ? ` in chat ${chat}` : ''}: waiting ${seconds} s as asked`);
+      log.warn(
+        `Telegram: 429 on ${method}${chat !== undefined ? ` in chat ${chat}` : ''}: waiting ${seconds} s as asked`,
+      );
       await sleep(seconds * 1000);
       if (chat !== undefined && method.startsWith('edit')) await pacer.turn(chat);
     }

@@ -53,10 +53,10 @@ export function describeError(err: unknown, redact: Redact): string {
 export function redactProcessOutput(redact: Redact): void {
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    stream.write = (chunk: unknown, ...rest: unknown[]) => {
       if (typeof chunk === 'string') return write(redact(chunk), ...rest);
       if (chunk instanceof Uint8Array) return write(redact(Buffer.from(chunk).toString('utf8')), ...rest);
       return write(chunk, ...rest);
-    });
+    };
   }
 }

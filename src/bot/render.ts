@@ -15,11 +15,7 @@ export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-export function planText(
-  t: Messages,
-  s: PipelineStatus,
-  input: { seconds: number; aspect: string },
-): string {
+export function planText(t: Messages, s: PipelineStatus, input: { seconds: number; aspect: string }): string {
   const lines = [
     t.planTitle({ round: s.planRound, scenes: s.scenes.length, seconds: input.seconds, aspect: input.aspect }),
     s.planner === 'fallback' ? t.plannerFallback(s.plannerNote ?? '?') : t.plannerOpenai,

@@ -17,6 +17,7 @@ import { summaryOf } from '../client/start';
 import { approveSignal, editSceneUpdate, redoSceneUpdate, rejectPlanUpdate, statusQuery } from '../shared/messages';
 import { estimateCostUsd } from '../shared/models';
 import { VIDEO_STAGE, VIDFLOW_CHAT, WORKFLOW_TYPE } from '../shared/names';
+import { FINAL_STAGES } from '../shared/schemas';
 import type { EditSceneArgs, PipelineInput, PipelineResult, PipelineStatus, RedoSceneArgs } from '../shared/schemas';
 import type { videoPipeline } from '../workflows';
 
@@ -93,6 +94,21 @@ export class Runs {
     }
   }
 
+  /**
+   * Whether the run still goes on: open, and not already ending (its VideoStage is final as soon as
+   * a cancellation is handled, while its cleanup still keeps it open a moment).
+   */
+  async isGoing(workflowId: string): Promise<boolean> {
+    try {
+      const d = await this.handle(workflowId).describe();
+      const stage = d.typedSearchAttributes.get(VIDEO_STAGE);
+      return d.status.name === 'RUNNING' && !(FINAL_STAGES as readonly string[]).includes(stage ?? '');
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
   async isClosed(workflowId: string): Promise<boolean | 'missing'> {
     try {
       return (await this.handle(workflowId).describe()).status.name !== 'RUNNING';
@@ -123,15 +139,25 @@ export class Runs {
     }
   }
 
+  /**
+   * This bot's runs: of its workflow type, on its task queue (two bots on one namespace, on two
+   * queues, never follow each other's runs). Queue names outside the safe set are left out of the
+   * query rather than quoted into it.
+   */
+  private mine(): string {
+    const queue = /^[\w.@:/-]+$/.test(this.taskQueue) ? ` AND TaskQueue = '${this.taskQueue}'` : '';
+    return `WorkflowType = '${WORKFLOW_TYPE}'${queue}`;
+  }
+
   /** A chat's runs, newest first. */
   async ofChat(chatId: number, limit = 10): Promise<RunRow[]> {
-    return this.list(`WorkflowType = '${WORKFLOW_TYPE}' AND ${VIDFLOW_CHAT.name} = '${chatId}'`, limit);
+    return this.list(`${this.mine()} AND ${VIDFLOW_CHAT.name} = '${chatId}'`, limit);
   }
 
   /** Every open run started from Telegram: a restarted bot follows these again. */
   async open(limit = 1000): Promise<(RunRow & { chatId: number })[]> {
     const rows = await this.list(
-      `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND ${VIDFLOW_CHAT.name} IS NOT NULL`,
+      `${this.mine()} AND ExecutionStatus = 'Running' AND ${VIDFLOW_CHAT.name} IS NOT NULL`,
       limit,
       true,
     );
@@ -159,7 +185,9 @@ export class Runs {
   }
 
   cancel(workflowId: string): Promise<void> {
-    return this.handle(workflowId).cancel().then(() => undefined);
+    return this.handle(workflowId)
+      .cancel()
+      .then(() => undefined);
   }
 
   // Updates carry an id made from the Telegram message or button that asked for them: Temporal

@@ -37,8 +37,6 @@ export interface SendVideoOptions {
   note?: string;
 }
 
-const MB = 1e6;
-
 /** Sends the video; returns the message id. */
 export async function sendVideo(v: VideoToSend, o: SendVideoOptions): Promise<number> {
   const uri = v.artifactUri ?? fileUri('localhost', resolve(v.path));
@@ -58,12 +56,17 @@ export async function sendVideo(v: VideoToSend, o: SendVideoOptions): Promise<nu
     }
     const reply = { reply_parameters: { message_id: o.replyTo, allow_sending_without_reply: true } };
     if (info.sizeBytes > o.maxUploadBytes) {
-      const msg = await o.api.sendMessage(o.chatId, o.t.tooLarge(info.sizeBytes / MB, uri), reply);
+      const msg = await o.api.sendMessage(o.chatId, o.t.tooLarge(info.sizeBytes, uri), reply);
       return msg.message_id;
     }
     const caption = [
-      o.t.videoCaption({ seconds: info.durationSeconds, width: info.width, height: info.height, mb: info.sizeBytes / MB }),
-      ...(file === small ? [o.t.videoShrunk(original / MB)] : []),
+      o.t.videoCaption({
+        seconds: info.durationSeconds,
+        width: info.width,
+        height: info.height,
+        bytes: info.sizeBytes,
+      }),
+      ...(file === small ? [o.t.videoShrunk(original)] : []),
       ...(o.note ? [o.note] : []),
     ].join('\n');
     const msg = await o.api.sendVideo(o.chatId, new InputFile(file, `${safeStem(v.workflowId)}.mp4`), {

@@ -13,6 +13,7 @@
  * types or presses, `POST fail` makes the next N calls of a method answer 429 with `retry_after`,
  * `GET state` / `GET chats/<id>` return everything the bot sent (texts, keyboards, edits, files).
  */
+import { randomInt } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -83,6 +84,8 @@ export interface ChatEntry {
   file?: StoredFile;
   /** Each successful edit, oldest first (the entry itself shows the latest state). */
   edits: { at: number; text?: string; reply_markup?: InlineKeyboard }[];
+  /** The keyboard the message was sent with (edits may have taken it off since). */
+  sent_markup?: InlineKeyboard;
 }
 export interface CallbackRecord {
   id: string;
@@ -144,6 +147,7 @@ export class TelegramEmulator {
   readonly botId: number;
   private readonly bot: TgUser;
   private nextUpdateId = 600_000_001;
+  private readonly idBase = randomInt(1, 100_000) * 1000;
   private updates: Update[] = [];
   private waiter: { resolve: () => void; res: ServerResponse } | undefined;
   private readonly chats = new Map<number, { chat: TgChat; entries: ChatEntry[]; nextId: number }>();
@@ -233,6 +237,14 @@ export class TelegramEmulator {
 
   chatEntries(chatId: number): ChatEntry[] {
     return structuredClone(this.chats.get(chatId)?.entries ?? []);
+  }
+
+  /** The chat as its user saw it, for reports and docs: see renderTranscript. */
+  transcript(chatId: number): string {
+    return renderTranscript(
+      this.chatEntries(chatId),
+      [...this.callbacks.values()].filter((c) => c.chatId === chatId),
+    );
   }
 
   get state(): TelegramEmulatorState {
@@ -492,7 +504,7 @@ export class TelegramEmulator {
       date: unix(now),
       at: now,
       ...content,
-      ...(markup ? { reply_markup: markup } : {}),
+      ...(markup ? { reply_markup: markup, sent_markup: markup } : {}),
       ...(replyTo !== undefined ? { reply_to: replyTo } : {}),
       edits: [],
     };
@@ -543,7 +555,7 @@ export class TelegramEmulator {
     else delete entry.reply_markup;
     entry.edits.push({
       at: Date.now(),
-      ...(text !== undefined ? { text } : {}),
+      ...(change.text !== undefined ? { text: change.text } : {}),
       ...(markup ? { reply_markup: markup } : {}),
     });
     return this.messageJson(c.chat, entry);
@@ -565,7 +577,9 @@ export class TelegramEmulator {
     if (!c) {
       const chat: TgChat =
         id > 0 ? { id, type: 'private', first_name: from.first_name } : { id, type: 'group', title: `Group ${id}` };
-      c = { chat, entries: [], nextId: 1 };
+      // Like Telegram's, message ids never repeat in a chat: a fresh emulator against the same
+      // Temporal server must not hand out ids (and so workflow ids) an earlier one did.
+      c = { chat, entries: [], nextId: this.idBase + 1 };
       this.chats.set(id, c);
     }
     return c;
@@ -666,6 +680,46 @@ export class TelegramEmulator {
 }
 
 const LONG_POLL_ANSWERED = Symbol('answered');
+
+/**
+ * A chat as text: each message with the buttons it was sent with, each button press with the
+ * notice it got, and the last state of messages edited in place (with the number of edits).
+ */
+export function renderTranscript(entries: ChatEntry[], callbacks: CallbackRecord[]): string {
+  const buttonText = new Map<string, string>();
+  for (const e of entries) {
+    for (const row of e.sent_markup?.inline_keyboard ?? []) {
+      for (const b of row) if (b.callback_data) buttonText.set(`${e.message_id}|${b.callback_data}`, b.text);
+    }
+  }
+  const items: { at: number; lines: string[] }[] = [];
+  const indent = (text: string, pad: string) => text.split('\n').map((l, i) => (i === 0 ? l : pad + l));
+  for (const e of entries) {
+    if (e.from === 'user') {
+      items.push({ at: e.at, lines: [`👤 ${e.text ?? ''}`] });
+      continue;
+    }
+    const head = e.file
+      ? `🤖 [${e.file.kind}: ${e.file.filename}, ${(e.file.sizeBytes / 1000).toFixed(0)} KB, ${e.file.duration ?? '?'} s, ${e.file.width ?? '?'}×${e.file.height ?? '?'}] `
+      : '🤖 ';
+    const edited = e.edits.some((x) => x.text !== undefined)
+      ? `   (edited in place ${e.edits.filter((x) => x.text !== undefined).length}×; last state shown)`
+      : '';
+    const lines = indent(`${head}${e.text ?? e.caption ?? ''}`, '   ');
+    if (edited) lines.push(edited);
+    for (const row of e.sent_markup?.inline_keyboard ?? []) lines.push(`   ${row.map((b) => `[${b.text}]`).join(' ')}`);
+    items.push({ at: e.at, lines });
+  }
+  for (const c of callbacks) {
+    const label = buttonText.get(`${c.messageId}|${c.data}`) ?? `(data ${c.data})`;
+    const answer = c.answered?.text ? ` → “${c.answered.text}”` : '';
+    items.push({ at: c.at, lines: [`👆 taps ${label}${answer}`] });
+  }
+  return items
+    .sort((a, b) => a.at - b.at)
+    .flatMap((i) => i.lines)
+    .join('\n');
+}
 
 function unix(ms: number): number {
   return Math.floor(ms / 1000);

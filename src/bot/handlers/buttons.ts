@@ -32,7 +32,9 @@ export async function onRunButton(ctx: Context, d: HandlerDeps, action: RunActio
     return;
   }
   if (owner !== chatId) {
-    d.log.warn(`refused a button of user ${userId} in chat ${chatId ?? '?'} for run ${wf}, which belongs to chat ${owner}`);
+    d.log.warn(
+      `refused a button of user ${userId} in chat ${chatId ?? '?'} for run ${wf}, which belongs to chat ${owner}`,
+    );
     await ctx.answerCallbackQuery({ text: t.notYours, show_alert: true });
     return;
   }

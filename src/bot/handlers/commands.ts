@@ -43,7 +43,7 @@ export async function onStatus(ctx: Context, d: HandlerDeps): Promise<void> {
   await ctx.reply(lines.join('\n'), answerTo(ctx));
 }
 
-/** Cancels the sender's newest unfinished run in this chat. */
+/** Cancels the sender's newest run in this chat that still goes on (not one already being cancelled). */
 export async function onCancel(ctx: Context, d: HandlerDeps): Promise<void> {
   const { t } = wordsFor(ctx);
   const chatId = ctx.chat!.id;
@@ -51,7 +51,13 @@ export async function onCancel(ctx: Context, d: HandlerDeps): Promise<void> {
   const mine = (await d.state.runs())
     .filter((r) => r.chatId === chatId && r.userId === userId && !r.finished)
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  const run = mine[0];
+  let run;
+  for (const r of mine) {
+    if (await d.runs.isGoing(r.workflowId)) {
+      run = r;
+      break;
+    }
+  }
   if (!run) {
     await ctx.reply(t.nothingToCancel, answerTo(ctx));
     return;
@@ -96,9 +102,7 @@ export async function onSettingsButton(
           : { review: action.value === 'on' };
   const s = await d.state.changeSettings(ctx.from!.id, patch);
   await ctx.answerCallbackQuery({ text: t.saved });
-  await ctx
-    .editMessageText(settingsText(t, s), { reply_markup: settingsKeyboard(t, s) })
-    .catch((err: unknown) => {
-      if (!/message is not modified/.test(String(err))) throw err;
-    });
+  await ctx.editMessageText(settingsText(t, s), { reply_markup: settingsKeyboard(t, s) }).catch((err: unknown) => {
+    if (!/message is not modified/.test(String(err))) throw err;
+  });
 }

@@ -34,7 +34,7 @@ export async function onPrompt(ctx: Context, d: HandlerDeps, text: string): Prom
   const userId = ctx.from!.id;
   const messageId = ctx.message!.message_id;
   const { lang, t } = wordsFor(ctx);
-  const workflowId = workflowIdFor(chatId, messageId);
+  const workflowId = workflowIdFor(d.bot.botId, chatId, messageId);
 
   const rec = await perUser(userId, async (): Promise<RunRecord | undefined> => {
     const known = await d.state.run(workflowId);
@@ -85,7 +85,9 @@ export async function onPrompt(ctx: Context, d: HandlerDeps, text: string): Prom
 
   try {
     const { existed } = await d.runs.start(workflowId, chatId, rec.input);
-    d.log.info(`${workflowId}: ${existed ? 'already started (message delivered again)' : 'started'} for user ${userId}`);
+    d.log.info(
+      `${workflowId}: ${existed ? 'already started (message delivered again)' : 'started'} for user ${userId}`,
+    );
   } catch (err) {
     d.log.error(`${workflowId}: could not start: ${describeError(err, d.redact)}`);
     await d.state.deleteRun(workflowId);

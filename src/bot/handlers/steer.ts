@@ -20,7 +20,7 @@ export async function onPendingText(ctx: Context, d: HandlerDeps, p: PendingInpu
   const chatId = ctx.chat!.id;
   const userId = ctx.from!.id;
   const messageId = ctx.message!.message_id;
-  const updateId = `tg-${chatId}-${messageId}`;
+  const updateId = `tg-msg-${chatId}-${messageId}`;
   const done = () =>
     d.state.updateSession(chatId, userId, (s) => ({ ...s, pending: undefined, lastHandled: messageId }));
 
@@ -31,7 +31,9 @@ export async function onPendingText(ctx: Context, d: HandlerDeps, p: PendingInpu
   }
   // Checked here too, so a bad text is refused at once with the same words the workflow would use.
   const check =
-    p.kind === 'reject' ? RejectPlanSchema.safeParse({ feedback: text }) : EditSceneSchema.safeParse({ index: p.scene, prompt: text });
+    p.kind === 'reject'
+      ? RejectPlanSchema.safeParse({ feedback: text })
+      : EditSceneSchema.safeParse({ index: p.scene, prompt: text });
   if (!check.success) {
     await ctx.reply(t.refused(describeZodError(check.error)), answerTo(ctx));
     return;
@@ -90,6 +92,7 @@ async function refreshPlan(d: HandlerDeps, workflowId: string, ctx: Context): Pr
       { reply_markup: planKeyboard(t, workflowId, s.planRound, s.scenes.length) },
     );
   } catch (err) {
-    if (!/message is not modified/.test(String(err))) d.log.warn(`${workflowId}: plan not refreshed: ${describeError(err, d.redact)}`);
+    if (!/message is not modified/.test(String(err)))
+      d.log.warn(`${workflowId}: plan not refreshed: ${describeError(err, d.redact)}`);
   }
 }

@@ -3,6 +3,8 @@
  * can do next: the old bot's users were told to "check the logs" or "close and reopen the bot".
  */
 const usd = (n: number) => `$${n.toFixed(2)}`;
+const size = (bytes: number) =>
+  bytes >= 100_000 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} KB`;
 
 export const en = {
   help: (p: { cost: number; scenes: number; seconds: number; aspect: string; maxRuns: number; dailyUsd: number }) =>
@@ -58,7 +60,8 @@ export const en = {
   cancelling: 'Cancelling…',
   nothingToCancel: 'You have no video in progress.',
   cancelled: '✖️ Cancelled. Scenes in progress were stopped; nothing more is charged.',
-  timedOut: '⌛ Nobody decided in time, so the run ended. Nothing more was generated; send the prompt again to restart.',
+  timedOut:
+    '⌛ Nobody decided in time, so the run ended. Nothing more was generated; send the prompt again to restart.',
   notYours: '⛔ This button belongs to another chat.',
   unknownRun: 'I do not know that video.',
   stale: (stage: string) => `This button is out of date (the video is ${stage}).`,
@@ -86,12 +89,12 @@ export const en = {
   retrying: (attempt: number, what: string) => `retrying (attempt ${attempt}): ${what}, no action needed`,
   providerTrouble: 'the provider had trouble',
   workerMoved: 'a worker restarted',
-  videoCaption: (p: { seconds: number; width: number; height: number; mb: number }) =>
-    `🎬 Your video: ${p.seconds.toFixed(1)} s · ${p.width}×${p.height} · ${p.mb.toFixed(1)} MB`,
-  videoShrunk: (fromMb: number) => `(re-encoded from ${fromMb.toFixed(1)} MB to fit Telegram's upload limit)`,
+  videoCaption: (p: { seconds: number; width: number; height: number; bytes: number }) =>
+    `🎬 Your video: ${p.seconds.toFixed(1)} s · ${p.width}×${p.height} · ${size(p.bytes)}`,
+  videoShrunk: (fromBytes: number) => `(re-encoded from ${size(fromBytes)} to fit Telegram's upload limit)`,
   reviewHint: 'Redo a scene, or tap Done to keep this video.',
-  tooLarge: (mb: number, uri: string) =>
-    `🎬 Your video is ready but too large to send here (${mb.toFixed(1)} MB even re-encoded). The operator can fetch it: ${uri}`,
+  tooLarge: (bytes: number, uri: string) =>
+    `🎬 Your video is ready but too large to send here (${size(bytes)} even re-encoded). The operator can fetch it: ${uri}`,
   flagged: (scene: number, reason: string) =>
     `🚫 Scene ${scene} was stopped by the content filter (${reason}). Try other words for it: tap Redo scene ${scene} and send them.`,
   failFlagged: (scene: number | undefined) =>

@@ -2,6 +2,8 @@
 import type { Messages } from './en';
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
+const size = (bytes: number) =>
+  bytes >= 100_000 ? `${(bytes / 1e6).toFixed(1)} МБ` : `${Math.max(1, Math.round(bytes / 1e3))} КБ`;
 
 /** 1 сцена, 2 сцены, 5 сцен, 21 сцена. */
 function scenes(n: number): string {
@@ -55,7 +57,8 @@ export const ru: Messages = {
   btnReview: (on) => (on ? '🔄 Проверка результата: вкл' : 'Проверка результата: выкл'),
   askEdit: (n, now) => `✏️ Пришлите новый текст сцены ${n}.\nСейчас: «${now}»`,
   askFeedback: '🔁 Что изменить? Пришлите пожелания, и я спланирую заново.',
-  askRedo: (n) => `🔄 Пришлите новые слова для сцены ${n} или нажмите «Те же слова», чтобы сгенерировать её заново как есть.`,
+  askRedo: (n) =>
+    `🔄 Пришлите новые слова для сцены ${n} или нажмите «Те же слова», чтобы сгенерировать её заново как есть.`,
   edited: (n) => `✅ Сцена ${n} изменена. План выше обновлён.`,
   replanning: '⏳ Планирую заново с учётом пожеланий…',
   approved: 'Одобрено: генерирую',
@@ -92,12 +95,11 @@ export const ru: Messages = {
   retrying: (attempt, what) => `повтор (попытка ${attempt}): ${what}, ничего делать не нужно`,
   providerTrouble: 'у провайдера сбой',
   workerMoved: 'обработчик перезапустился',
-  videoCaption: (p) =>
-    `🎬 Ваше видео: ${p.seconds.toFixed(1)} с · ${p.width}×${p.height} · ${p.mb.toFixed(1)} МБ`,
-  videoShrunk: (fromMb) => `(пережато с ${fromMb.toFixed(1)} МБ, чтобы уложиться в лимит Telegram)`,
+  videoCaption: (p) => `🎬 Ваше видео: ${p.seconds.toFixed(1)} с · ${p.width}×${p.height} · ${size(p.bytes)}`,
+  videoShrunk: (fromBytes) => `(пережато с ${size(fromBytes)}, чтобы уложиться в лимит Telegram)`,
   reviewHint: 'Переделайте сцену или нажмите «Готово», чтобы оставить это видео.',
-  tooLarge: (mb, uri) =>
-    `🎬 Видео готово, но слишком большое для отправки сюда (${mb.toFixed(1)} МБ даже после пережатия). Оператор может забрать его: ${uri}`,
+  tooLarge: (bytes, uri) =>
+    `🎬 Видео готово, но слишком большое для отправки сюда (${size(bytes)} даже после пережатия). Оператор может забрать его: ${uri}`,
   flagged: (scene, reason) =>
     `🚫 Сцена ${scene} остановлена фильтром контента (${reason}). Попробуйте другие слова: нажмите «Переделать сцену ${scene}» и пришлите их.`,
   failFlagged: (scene) =>
