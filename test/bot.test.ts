@@ -73,7 +73,7 @@ before(async () => {
     ...common,
     TELEGRAM_BOT_TOKEN: TOKEN,
     TELEGRAM_API_ROOT: tg.apiRoot,
-    VIDFLOW_TELEGRAM_USERS: '101,102,103,104',
+    VIDFLOW_TELEGRAM_USERS: '101,102,103,104,105',
     VIDFLOW_TELEGRAM_DATA_DIR: join(dir, 'bot'),
     VIDFLOW_TELEGRAM_POLL_MS: '300',
     VIDFLOW_TELEGRAM_MAX_RUNS: '2',
@@ -491,6 +491,26 @@ test('webhook mode: Telegram posts each update with the secret token; a post wit
     await hooked.kill();
     await tg2.close();
   }
+});
+
+test('a scene stopped by the content filter: the chat is told which scene and to try other words', async () => {
+  await emu.configure({ replicate: { nextOutcome: ['flagged'] } });
+  const dan = chatOf(tg.emulator, 105, 'en');
+  const id = dan.say('a fox crossing a frozen river');
+  const wf = `tg-1000001-105-${id}`;
+  runIds.push(wf);
+  const plan = await planOf(dan, id, /^📝 Plan/);
+  await dan.answerOf(dan.press(plan.message_id, '✅ Approve'));
+  const told = await dan.waitFor((e) => /content filter/.test(textOf(e)), 'the failure', 60_000, plan.message_id);
+  const scene = Number(/^🚫 Scene (\d) was stopped by the content filter/.exec(textOf(told))?.[1]);
+  const status = await client.workflow.getHandle(wf).query(statusQuery);
+  assert.equal(status.stage, 'failed');
+  assert.equal(status.scenes[scene - 1]?.status, 'failed', `scene ${scene} is the one the filter stopped`);
+  assert.match(
+    textOf(told),
+    /Try other words for that scene and send the prompt again\. Scenes in progress were stopped; nothing more is charged\./,
+  );
+  assert.equal(dan.bot().filter((e) => e.file && e.message_id > plan.message_id).length, 0, 'no video');
 });
 
 test('the token is in no log, no run history, no error; an unreachable API or a bad token stops the bot saying why', async () => {

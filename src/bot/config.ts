@@ -127,7 +127,7 @@ export function loadBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
  * it changes when the token is revoked, and reveals nothing about it.
  */
 export function derivedSecret(token: string): string {
-  return createHmac('sha256', token).update('vidflow-telegram-webhook').digest('base64url').slice(0, 48);
+  return createHmac('sha256', token).update('vidflow-telegram-webhook').digest('base64url');
 }
 
 export function isAllowed(cfg: Pick<BotConfig, 'users'>, userId: number | undefined): boolean {
