@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import type { Api } from 'grammy';
 import type { Config } from '../config';
-import { FINAL_STAGES, PipelineInputSchema } from '../shared/schemas';
+import { FINAL_STAGES } from '../shared/schemas';
 import type { PipelineStatus } from '../shared/schemas';
 import type { BotConfig } from './config';
 import { failureMessage } from './failures';
@@ -23,6 +23,7 @@ import { describeError } from './redact';
 import type { Redact } from './redact';
 import { planText, progressText, videoVersion } from './render';
 import type { Runs } from './runs';
+import { orphanRecord } from './state';
 import type { BotState, RunRecord } from './state';
 import { sendVideo } from './video';
 
@@ -281,23 +282,4 @@ export class Followers {
       ...(generated || outcome.kind === 'completed' ? {} : { costUsd: 0 }),
     }));
   }
-}
-
-/** A record for a run found in Temporal but not in the store: its chat is all that is known. */
-function orphanRecord(workflowId: string, chatId: number): RunRecord {
-  const promptMessageId = Number(/-(\d+)$/.exec(workflowId)?.[1] ?? 0);
-  const now = new Date();
-  return {
-    workflowId,
-    chatId,
-    userId: chatId,
-    promptMessageId,
-    lang: 'en',
-    input: PipelineInputSchema.parse({ prompt: '(started before this bot had a record of it)' }),
-    createdAt: now.toISOString(),
-    day: now.toISOString().slice(0, 10),
-    costUsd: 0,
-    review: false,
-    sent: { plans: {}, videos: {}, notices: {} },
-  };
 }

@@ -5,6 +5,7 @@
  * the progress message and the video are delivered once across restarts.
  */
 import type { AspectRatio } from '../shared/models';
+import { PipelineInputSchema } from '../shared/schemas';
 import type { PipelineInput } from '../shared/schemas';
 import type { Lang } from './i18n';
 import type { JsonStore } from './store';
@@ -128,4 +129,19 @@ export class BotState {
 
 export function newRunRecord(r: Omit<RunRecord, 'sent' | 'createdAt' | 'day'>, now = new Date()): RunRecord {
   return { ...r, createdAt: now.toISOString(), day: utcDay(now), sent: { plans: {}, videos: {}, notices: {} } };
+}
+
+/** A record for a run found in Temporal but not in the store: its chat is all that is known. */
+export function orphanRecord(workflowId: string, chatId: number): RunRecord {
+  const promptMessageId = Number(/-(\d+)$/.exec(workflowId)?.[1] ?? 0);
+  return newRunRecord({
+    workflowId,
+    chatId,
+    userId: chatId,
+    promptMessageId,
+    lang: 'en',
+    input: PipelineInputSchema.parse({ prompt: '(started before this bot had a record of it)' }),
+    costUsd: 0,
+    review: false,
+  });
 }

@@ -84,7 +84,8 @@ export interface ChatEntry {
   file?: StoredFile;
   /** Each successful edit, oldest first (the entry itself shows the latest state). */
   edits: { at: number; text?: string; reply_markup?: InlineKeyboard }[];
-  /** The keyboard the message was sent with (edits may have taken it off since). */
+  /** The text and keyboard the message was sent with (edits may have changed them since). */
+  sent_text?: string;
   sent_markup?: InlineKeyboard;
 }
 export interface CallbackRecord {
@@ -504,6 +505,7 @@ export class TelegramEmulator {
       date: unix(now),
       at: now,
       ...content,
+      ...(content.text !== undefined ? { sent_text: content.text } : {}),
       ...(markup ? { reply_markup: markup, sent_markup: markup } : {}),
       ...(replyTo !== undefined ? { reply_to: replyTo } : {}),
       edits: [],
@@ -702,12 +704,13 @@ export function renderTranscript(entries: ChatEntry[], callbacks: CallbackRecord
     const head = e.file
       ? `🤖 [${e.file.kind}: ${e.file.filename}, ${(e.file.sizeBytes / 1000).toFixed(0)} KB, ${e.file.duration ?? '?'} s, ${e.file.width ?? '?'}×${e.file.height ?? '?'}] `
       : '🤖 ';
-    const edited = e.edits.some((x) => x.text !== undefined)
-      ? `   (edited in place ${e.edits.filter((x) => x.text !== undefined).length}×; last state shown)`
-      : '';
-    const lines = indent(`${head}${e.text ?? e.caption ?? ''}`, '   ');
-    if (edited) lines.push(edited);
+    const lines = indent(`${head}${e.sent_text ?? e.text ?? e.caption ?? ''}`, '   ');
     for (const row of e.sent_markup?.inline_keyboard ?? []) lines.push(`   ${row.map((b) => `[${b.text}]`).join(' ')}`);
+    const textEdits = e.edits.filter((x) => x.text !== undefined);
+    if (textEdits.length) {
+      lines.push(`   ✎ edited in place ${textEdits.length}×, last:`);
+      lines.push(...indent(`     ${e.text ?? ''}`, '     '));
+    }
     items.push({ at: e.at, lines });
   }
   for (const c of callbacks) {
