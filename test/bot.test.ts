@@ -307,7 +307,7 @@ test('limits: a prompt too long, then the daily budget and the runs at once, eac
   await cleo.answerOf(cleo.press(settings.message_id, '1'));
   await cleo.answerOf(cleo.press(settings.message_id, '5 s'));
   const c = cleo.say('third idea: a paper boat');
-  await planOf(cleo, c, /^📝 Plan: 1 scenes × 5 s/);
+  await planOf(cleo, c, /^📝 Plan: 1 scene × 5 s/);
   const d = cleo.say('fourth idea: a snowy owl');
   const runs = await cleo.waitFor((e) => /in progress/.test(textOf(e)), 'the runs refusal', 10_000, d);
   assert.match(textOf(runs), /You already have 2 videos in progress; the most at once is 2\./);

@@ -1,6 +1,6 @@
 /** `/start`, `/help`, `/status`, `/cancel`, `/settings`, `/review`, and the settings buttons. */
 import type { Context } from 'grammy';
-import { estimateCostUsd } from '../../shared/models';
+import { DEFAULT_MODEL, estimateCostUsd } from '../../shared/models';
 import { clip } from '../render';
 import type { Action } from '../keyboards';
 import { settingsKeyboard } from '../keyboards';
@@ -9,7 +9,7 @@ import type { UserSettings } from '../state';
 import { answerTo, wordsFor } from './deps';
 import type { HandlerDeps } from './deps';
 
-const costOf = (s: UserSettings) => estimateCostUsd('kling-v2.5-turbo-pro', s.scenes, s.seconds);
+const costOf = (s: UserSettings) => estimateCostUsd(DEFAULT_MODEL, s.scenes, s.seconds);
 
 export async function onHelp(ctx: Context, d: HandlerDeps): Promise<void> {
   const { t } = wordsFor(ctx);

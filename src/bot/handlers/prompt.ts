@@ -5,7 +5,7 @@
  * before confirming it) finds its run instead of paying for a second one.
  */
 import type { Context } from 'grammy';
-import { estimateCostUsd } from '../../shared/models';
+import { DEFAULT_MODEL, estimateCostUsd } from '../../shared/models';
 import { describeZodError, MAX_PROMPT_CHARS, PipelineInputSchema } from '../../shared/schemas';
 import { workflowIdFor } from '../keyboards';
 import { checkLimits } from '../limits';
@@ -44,7 +44,7 @@ export async function onPrompt(ctx: Context, d: HandlerDeps, text: string): Prom
       return undefined;
     }
     const settings = await d.state.settings(userId);
-    const estimate = estimateCostUsd('kling-v2.5-turbo-pro', settings.scenes, settings.seconds);
+    const estimate = estimateCostUsd(DEFAULT_MODEL, settings.scenes, settings.seconds);
     const limits = checkLimits(d.bot, await d.state.runs(), userId, estimate);
     if (!limits.ok) {
       const why =

@@ -3,6 +3,7 @@
  * can do next: the old bot's users were told to "check the logs" or "close and reopen the bot".
  */
 const usd = (n: number) => `$${n.toFixed(2)}`;
+const scenes = (n: number) => `${n} scene${n === 1 ? '' : 's'}`;
 const size = (bytes: number) =>
   bytes >= 100_000 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} KB`;
 
@@ -13,7 +14,7 @@ export const en = {
       '',
       'Send me a prompt, e.g. "a lighthouse in a storm at night". I plan it as scenes and show you the plan: approve it, edit a scene, or reject it with feedback. Then every scene is generated at once (Kling v2.5 Turbo Pro) and stitched into one video, which I send here.',
       '',
-      `💵 A video costs $0.07 per second: with your settings (${p.scenes} scenes × ${p.seconds} s, ${p.aspect}) that is ${usd(p.cost)}.`,
+      `💵 A video costs $0.07 per second: with your settings (${scenes(p.scenes)} × ${p.seconds} s, ${p.aspect}) that is ${usd(p.cost)}.`,
       `Limits: ${p.maxRuns} videos at once, ${usd(p.dailyUsd)} per day.`,
       '',
       'Commands:',
@@ -29,13 +30,13 @@ export const en = {
   promptTooLong: (len: number, max: number) =>
     `✋ Your prompt is ${len} characters; the most is ${max}. Shorten it and send it again. Nothing was started.`,
   planning: (p: { scenes: number; seconds: number; aspect: string }) =>
-    `⏳ Planning your video: ${p.scenes} scenes × ${p.seconds} s, ${p.aspect}…`,
+    `⏳ Planning your video: ${scenes(p.scenes)} × ${p.seconds} s, ${p.aspect}…`,
   limitRuns: (running: number, max: number) =>
     `✋ You already have ${running} videos in progress; the most at once is ${max}. Wait for one to finish, or /cancel it.`,
   limitBudget: (p: { spent: number; limit: number; estimate: number }) =>
     `💸 This video is estimated at ${usd(p.estimate)}, and you have committed ${usd(p.spent)} of your ${usd(p.limit)} for today (UTC). Try fewer or shorter scenes (/settings), or tomorrow. Nothing was started.`,
   planTitle: (p: { round: number; scenes: number; seconds: number; aspect: string }) =>
-    `📝 Plan${p.round > 1 ? ` (version ${p.round})` : ''}: ${p.scenes} scenes × ${p.seconds} s, ${p.aspect}`,
+    `📝 Plan${p.round > 1 ? ` (version ${p.round})` : ''}: ${scenes(p.scenes)} × ${p.seconds} s, ${p.aspect}`,
   plannerOpenai: 'Planned by: OpenAI',
   plannerFallback: (reason: string) => `Planned by: fallback, a plain split of your prompt (${reason})`,
   estimatedCost: (n: number) => `Estimated cost: ${usd(n)}`,
@@ -70,9 +71,9 @@ export const en = {
   unavailable: '⚠️ I cannot reach the video service right now. Nothing was started; try again in a minute.',
   progressTitle: (stage: 'generating' | 'stitching' | 'done' | 'stopped', n: number) =>
     ({
-      generating: `🎬 Generating ${n} scenes…`,
-      stitching: `🎞 All ${n} scenes ready: stitching them…`,
-      done: `✅ ${n} scenes generated and stitched.`,
+      generating: `🎬 Generating ${scenes(n)}…`,
+      stitching: `🎞 All scenes ready (${n}): stitching them…`,
+      done: `✅ ${scenes(n)} generated and stitched.`,
       stopped: '⏹ Stopped.',
     })[stage],
   sceneStatus: {
@@ -121,7 +122,7 @@ export const en = {
     cancelled: 'cancelled',
   } as Record<string, string>,
   settingsTitle: (p: { scenes: number; seconds: number; aspect: string; cost: number; review: boolean }) =>
-    `⚙️ Settings for your next videos: ${p.scenes} scenes × ${p.seconds} s, ${p.aspect} (${usd(p.cost)}). Result review: ${p.review ? 'on' : 'off'}.`,
+    `⚙️ Settings for your next videos: ${scenes(p.scenes)} × ${p.seconds} s, ${p.aspect} (${usd(p.cost)}). Result review: ${p.review ? 'on' : 'off'}.`,
   settingsScenes: 'Scenes:',
   reviewOn: '🔄 Result review is on: your next videos come with Redo scene buttons.',
   reviewOff: 'Result review is off: your next videos are final when they arrive.',
