@@ -80,10 +80,6 @@ export class Followers {
     return this.active.size;
   }
 
-  get following(): number {
-    return this.active.size;
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.allSettled([...this.active.values()]);
