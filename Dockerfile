@@ -56,7 +56,7 @@ COPY deploy/worker-healthcheck.sh ./deploy/worker-healthcheck.sh
 
 # A new named volume is seeded from the image's folder, ownership included, so these must be
 # created and chowned before VOLUME.
-RUN mkdir -p /data/work /data/output \
+RUN mkdir -p /data/work /data/output /data/telegram \
  && chown -R node:node /data
 VOLUME ["/data/work", "/data/output"]
 

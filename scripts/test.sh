@@ -12,6 +12,7 @@ if [ -z "${TEMPORAL_TEST_ADDRESS:-}" ]; then
   log=$(mktemp -t vidflow-test-server.XXXX.log)
   "$bin" server start-dev --headless --ip 127.0.0.1 --port "$port" --log-level error \
     --search-attribute VideoStage=Keyword \
+    --search-attribute VidflowChat=Keyword \
     --dynamic-config-value frontend.enableUpdateWorkflowExecution=true \
     --dynamic-config-value frontend.enableUpdateWorkflowExecutionAsyncAccepted=true >"$log" 2>&1 &
   server=$!

@@ -1,7 +1,8 @@
 #!/bin/sh
 # One-shot job (temporalio/admin-tools image) run by docker-compose once the Temporal server is
-# healthy: creates vidflow's namespace and registers the `VideoStage` Keyword search attribute
-# the workflow upserts. Idempotent: an existing namespace or attribute is left as it is.
+# healthy: creates vidflow's namespace and registers the Keyword search attributes: `VideoStage`,
+# which the workflow upserts, and `VidflowChat`, the Telegram chat a run started by `vidflow bot`
+# belongs to. Idempotent: an existing namespace or attribute is left as it is.
 # (The worker also registers VideoStage itself before polling; doing it here as well means the
 # attribute exists before any worker starts, and `vidflow start`/list filters work right away.)
 set -eu
@@ -9,7 +10,7 @@ set -eu
 addr="${TEMPORAL_ADDRESS:-temporal:7233}"
 ns="${TEMPORAL_NAMESPACE:-default}"
 retention="${TEMPORAL_NAMESPACE_RETENTION:-168h}"
-attr=VideoStage
+attrs='VideoStage VidflowChat'
 
 # Talk to the frontend by IPv4 address when the name resolves to one: the CLI may otherwise try
 # an address family the container network does not route.
@@ -64,18 +65,20 @@ until list=$(temporal operator search-attribute list --address "$addr" --namespa
   sleep 2
 done
 
-if printf '%s\n' "$list" | grep -qw "$attr"; then
-  say "search attribute $attr already registered in $ns"
-elif out=$(temporal operator search-attribute create --address "$addr" --namespace "$ns" --name "$attr" \
-  --type Keyword 2>&1); then
-  say "registered search attribute $attr (Keyword) in $ns"
-else
-  case "$out" in
-    *"already exists"*) say "search attribute $attr already registered in $ns" ;;
-    *)
-      echo "$out" >&2
-      exit 1
-      ;;
-  esac
-fi
+for attr in $attrs; do
+  if printf '%s\n' "$list" | grep -qw "$attr"; then
+    say "search attribute $attr already registered in $ns"
+  elif out=$(temporal operator search-attribute create --address "$addr" --namespace "$ns" --name "$attr" \
+    --type Keyword 2>&1); then
+    say "registered search attribute $attr (Keyword) in $ns"
+  else
+    case "$out" in
+      *"already exists"*) say "search attribute $attr already registered in $ns" ;;
+      *)
+        echo "$out" >&2
+        exit 1
+        ;;
+    esac
+  fi
+done
 say "done"

@@ -10,6 +10,7 @@ import type { Config } from '../config';
 import { WorkerConfigError } from '../worker/worker';
 import type { Command } from './commands/command';
 import * as approve from './commands/approve';
+import * as bot from './commands/bot';
 import * as cancel from './commands/cancel';
 import * as edit from './commands/edit';
 import * as list from './commands/list';
@@ -45,6 +46,7 @@ Usage:
                                                     an existing FILE is kept unless --force
   vidflow stitch <clips...> --out FILE [--transition fade] [--fade 0.5] [--fps N] [--size WxH]
   vidflow server [stop]                             start (or stop) the local Temporal dev server
+  vidflow bot                                       the Telegram bot (see docs/telegram.md)
 
 ${START_OPTIONS_USAGE}
 Configuration: environment or .env (see .env.example). DEBUG=1 for detail.`;
@@ -65,6 +67,7 @@ const COMMANDS: Record<string, Command> = {
   result,
   stitch,
   server,
+  bot,
 };
 
 const err = (s: string) => process.stderr.write(s + '\n');

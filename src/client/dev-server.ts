@@ -8,7 +8,7 @@ import { Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { VIDEO_STAGE } from '../shared/names';
+import { VIDEO_STAGE, VIDFLOW_CHAT } from '../shared/names';
 import { findTemporalBinary, installHint } from './temporal-binary';
 
 export const STATE_DIR = resolve(process.env.VIDFLOW_STATE_DIR ?? '.vidflow');
@@ -79,6 +79,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       dbFile,
       '--search-attribute',
       `${VIDEO_STAGE.name}=Keyword`,
+      '--search-attribute',
+      `${VIDFLOW_CHAT.name}=Keyword`,
       '--log-level',
       'warn',
     ];
@@ -109,7 +111,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   try {
     const { TestWorkflowEnvironment } = await import('@temporalio/testing');
     const env = await TestWorkflowEnvironment.createLocal({
-      server: { ip: '127.0.0.1', port, uiPort, dbFilename: dbFile, searchAttributes: [VIDEO_STAGE] },
+      server: { ip: '127.0.0.1', port, uiPort, dbFilename: dbFile, searchAttributes: [VIDEO_STAGE, VIDFLOW_CHAT] },
     });
     return { address, uiUrl, how: 'downloaded by the Temporal SDK', stop: () => env.teardown() };
   } catch (err) {

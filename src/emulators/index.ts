@@ -6,7 +6,8 @@
  *   new Replicate({ auth, baseUrl: emu.replicateBaseUrl })
  *
  * Routes (P = port): /openai/v1/*, /replicate/v1/*, /replicate/files/{id}/output.mp4,
- * /replicate/p/{id}, and the control API /control/{state,config,configure,reset}.
+ * /replicate/p/{id}, the control API /control/{state,config,configure,reset}, and the Telegram
+ * Bot API under /telegram (apiRoot `/telegram`, its own control API /telegram/_emulator/*).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -21,6 +22,7 @@ import { OpenAIEmulator } from './openai';
 import type { OpenAIEmulatorConfig, OpenAIEmulatorState } from './openai';
 import { ReplicateEmulator } from './replicate';
 import type { ReplicateEmulatorConfig, ReplicateEmulatorState } from './replicate';
+import { TelegramEmulator } from './telegram';
 
 export type { EmulatorConfigPatch } from './config';
 /** The key of `state.replicate.createdByInput` for an input (JSON with sorted keys). */
@@ -39,6 +41,11 @@ export type {
   ReplicateModelSpec,
   RequestFault,
 } from './replicate';
+export { startTelegramEmulator, TelegramEmulator } from './telegram';
+export type { ChatEntry, RunningTelegramEmulator, TelegramEmulatorState } from './telegram';
+
+/** The bot token the Telegram emulator accepts unless told another (`telegramToken`). */
+export const EMULATOR_BOT_TOKEN = '1000001:vidflow-emulator-token';
 
 export interface EmulatorOptions {
   /** 0 (default) picks a free port. */
@@ -52,6 +59,8 @@ export interface EmulatorOptions {
   clipDir?: string;
   /** One line per request (method, path, status, ms); never headers, so never a key. */
   log?: (line: string) => void;
+  /** The one token the Telegram emulator accepts; default EMULATOR_BOT_TOKEN. */
+  telegramToken?: string;
 }
 
 export interface EmulatorState {
@@ -64,6 +73,9 @@ export interface Emulators {
   openaiBaseUrl: string;
   replicateBaseUrl: string;
   controlUrl: string;
+  /** The Telegram emulator's `apiRoot` (TELEGRAM_API_ROOT); its control API is `${telegramApiRoot}/_emulator`. */
+  telegramApiRoot: string;
+  telegram: TelegramEmulator;
   /** A fresh snapshot on every read. */
   readonly state: EmulatorState;
   /** The current configuration (a copy). */
@@ -94,8 +106,14 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
   const openaiBaseUrl = `${root}/openai/v1`;
   const replicateBaseUrl = `${root}/replicate/v1`;
   const controlUrl = `${root}/control`;
+  const telegramApiRoot = `${root}/telegram`;
 
   const openai = new OpenAIEmulator();
+  const telegram = new TelegramEmulator({
+    token: opts.telegramToken ?? EMULATOR_BOT_TOKEN,
+    fileDir: join(clipDir, 'telegram'),
+    ...(log ? { log: (line: string) => log(`telegram ${line}`) } : {}),
+  });
   const replicate = new ReplicateEmulator({
     apiBaseUrl: replicateBaseUrl,
     filesBaseUrl: `${root}/replicate/files`,
@@ -154,8 +172,9 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
     if ((rest = under('/replicate/files')) !== undefined) return replicate.handleFile(req, res, rest);
     if ((rest = under('/replicate/p')) !== undefined) return replicate.handleWeb(res, rest);
     if ((rest = under('/control')) !== undefined) return control(req, res, rest);
+    if ((rest = under('/telegram')) !== undefined) return telegram.handle(req, res, rest, url.searchParams);
     if (path === '/' && req.method === 'GET') {
-      return sendJson(res, 200, { openaiBaseUrl, replicateBaseUrl, controlUrl });
+      return sendJson(res, 200, { openaiBaseUrl, replicateBaseUrl, controlUrl, telegramApiRoot });
     }
     sendJson(res, 404, { error: `no route ${req.method ?? 'GET'} ${path}` });
   };
@@ -182,6 +201,7 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
   const close = (): Promise<void> => {
     closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      telegram.close();
       server.closeAllConnections();
       await replicate.close();
       await stopped;
@@ -195,6 +215,8 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
     openaiBaseUrl,
     replicateBaseUrl,
     controlUrl,
+    telegramApiRoot,
+    telegram,
     get state() {
       return snapshot();
     },

@@ -3,8 +3,9 @@
  * another process:
  *
  *   npx tsx src/emulators/main.ts [--port 0] [--host 127.0.0.1] [--config '{"replicate":{...}}'] [--verbose]
+ *                                 [--telegram-token 123:abc]
  *
- * Prints one JSON line `{"openaiBaseUrl", "replicateBaseUrl", "controlUrl"}` on stdout once it
+ * Prints one JSON line `{"openaiBaseUrl", "replicateBaseUrl", "controlUrl", "telegramApiRoot"}` on stdout once it
  * listens (a parent reads that line instead of guessing a port), logs to stderr, and runs until
  * SIGTERM or SIGINT.
  */
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       config: { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      'telegram-token': { type: 'string' },
     },
     strict: true,
   });
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
     port,
     host: values.host,
     log: values.verbose ? (line) => process.stderr.write(`[emulators] ${line}\n`) : undefined,
+    ...(values['telegram-token'] ? { telegramToken: values['telegram-token'] } : {}),
   });
   try {
     emu.configure(patch);
@@ -55,7 +58,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   process.stdout.write(
-    `${JSON.stringify({ openaiBaseUrl: emu.openaiBaseUrl, replicateBaseUrl: emu.replicateBaseUrl, controlUrl: emu.controlUrl })}\n`,
+    `${JSON.stringify({ openaiBaseUrl: emu.openaiBaseUrl, replicateBaseUrl: emu.replicateBaseUrl, controlUrl: emu.controlUrl, telegramApiRoot: emu.telegramApiRoot })}\n`,
   );
 }
 

@@ -12,6 +12,16 @@ export const WORKFLOW_TYPE = 'videoPipeline';
 export const VIDEO_STAGE = defineSearchAttributeKey('VideoStage', 'KEYWORD');
 
 /**
+ * Keyword search attribute holding the Telegram chat a run was started from (`vidflow bot`), set
+ * at start and never changed: `/status` and a restarted bot find the chat's runs through it, and
+ * a button press is checked against it (not against the id in its callback data).
+ */
+export const VIDFLOW_CHAT = defineSearchAttributeKey('VidflowChat', 'KEYWORD');
+
+/** Every custom search attribute vidflow uses, for whoever registers them on a server. */
+export const SEARCH_ATTRIBUTES = [VIDEO_STAGE, VIDFLOW_CHAT] as const;
+
+/**
  * A worker's own task queue, for the steps of a run that need the files on its disk. Stable for
  * a given worker id, so a worker restarted on the same machine (same work folder) finds its queue
  * and its files again.

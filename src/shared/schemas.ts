@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { DEFAULT_MODEL, MODELS, resolveModelId } from './models';
 
 export const MAX_PROMPT_CHARS = 4000;
-const MAX_SCENES = 6;
-const ASPECT_RATIOS = ['16:9', '9:16', '1:1'] as const;
+export const MAX_SCENES = 6;
+export const ASPECT_RATIOS = ['16:9', '9:16', '1:1'] as const;
 
 const AspectRatioSchema = z.enum(ASPECT_RATIOS);
 

@@ -1,22 +1,24 @@
 /**
- * Registers vidflow's custom search attribute on whatever server the worker reaches. An
- * unregistered attribute makes the server refuse the workflow task that upserts it, so this runs
- * before the worker polls. Idempotent: "already exists" is success.
+ * Registers vidflow's custom search attributes on whatever server the worker (or the bot) reaches.
+ * An unregistered attribute makes the server refuse the workflow task that upserts it (or the
+ * start that sets it), so this runs before the worker polls. Idempotent: "already exists" is success.
  */
 import { Connection } from '@temporalio/client';
 import type { ConnectionOptions } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { VIDEO_STAGE } from '../shared/names';
+import { SEARCH_ATTRIBUTES } from '../shared/names';
 
 export async function ensureSearchAttributes(connOpts: ConnectionOptions, namespace: string): Promise<void> {
   const connection = await Connection.connect(connOpts);
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
-    if (existing.customAttributes?.[VIDEO_STAGE.name] !== undefined) return;
+    const missing = SEARCH_ATTRIBUTES.filter((key) => existing.customAttributes?.[key.name] === undefined);
+    if (missing.length === 0) return;
+    const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
     try {
       await connection.operatorService.addSearchAttributes({
         namespace,
-        searchAttributes: { [VIDEO_STAGE.name]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD },
+        searchAttributes: Object.fromEntries(missing.map((key) => [key.name, keyword])),
       });
     } catch (err) {
       // Another worker registered it between our list and add.
