@@ -15,6 +15,7 @@ import { diskWorkerId } from './worker-id';
 import { BUNDLE_FILE } from './bundle-main';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
+import { secretFrom, startWebhookServer } from '../webhooks/server';
 import { PredictionTracker } from '../activities/prediction-tracker';
 import { createArtifactStore } from '../artifacts/store';
 import { defaultPolicy, parseHostList } from '../support/download-policy';
@@ -160,6 +161,19 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   const shared = await Worker.create({ ...common, taskQueue: cfg.TEMPORAL_TASK_QUEUE, ...workflowSource() });
   // Activities only: no workflow code, so no second bundle or isolate.
   const own = await Worker.create({ ...common, taskQueue: ownQueue });
+  if (cfg.VIDFLOW_WEBHOOK_PORT !== undefined) {
+    // The receiver inside the worker: webhooks for predictions this worker tracks settle at once.
+    const client = shared.client;
+    if (!client) throw new WorkerConfigError('the worker has no Temporal client for the webhook receiver');
+    const hooks = await startWebhookServer({
+      client,
+      secret: secretFrom(cfg),
+      port: cfg.VIDFLOW_WEBHOOK_PORT,
+      ...(tracker ? { tracker } : {}),
+      log,
+    });
+    log(`worker: receiving Replicate webhooks on :${hooks.port}`);
+  }
   log(
     `worker: polling task queues ${cfg.TEMPORAL_TASK_QUEUE} and ${ownQueue} (worker id ${workerId}) on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}${cfg.temporalProfile ? `, ${cfg.temporalProfile}` : ''}); ffmpeg ${ff.version}; videos to ${artifacts.describe()}`,
   );
