@@ -4,7 +4,14 @@
  * `vidflow worker` process, ffmpeg). The emulated generation latency L is split 1/3 starting,
  * 2/3 processing.
  *
- *   npm run bench:load -- [--runs 20] [--latency-ms 3000] [--size 1280x720] [--keep] [--source]
+ *   npm run bench:load -- [--runs 20] [--latency-ms 3000] [--size 1280x720] [--mode webhook|polling|legacy]
+ *                         [--keep] [--source]
+ *
+ * `--mode` (default polling): `polling` = the prediction tracker reads all clips in bulk every 5 s;
+ * `webhook` = the emulator posts signed webhooks to the receiver inside the worker
+ * (VIDFLOW_WEBHOOK_PORT), the tracker reconciles every 60 s; `legacy` = every generation polls its
+ * own prediction holding an activity slot (VIDFLOW_ASYNC_GENERATION=false, cap 8), for comparison.
+ * Issue #13's full bench: `--runs 100 --latency-ms 60000 --size 640x360 --mode webhook` (and polling).
  *
  * The worker runs as the production image runs it: `node bin/vidflow.js worker` on the compiled
  * dist/ with the workflow bundle `npm run build` makes (built first when src/ is newer than it).
@@ -54,6 +61,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
     'node-options': { type: 'string' },
+    mode: { type: 'string', default: 'polling' },
   },
   strict: true,
 });
@@ -71,6 +79,11 @@ const sizeMatch = /^(\d+)x(\d+)$/.exec(args.size);
 if (!sizeMatch) usage(`--size must be WIDTHxHEIGHT, got ${args.size}`);
 const CLIP_W = Number(sizeMatch[1]);
 const CLIP_H = Number(sizeMatch[2]);
+
+const MODE = args.mode;
+if (MODE !== 'polling' && MODE !== 'webhook' && MODE !== 'legacy') {
+  usage(`--mode must be webhook, polling or legacy, got ${MODE}`);
+}
 
 const t0 = Date.now();
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -239,6 +252,8 @@ function timeMs(e: HistoryEvent | undefined): number | undefined {
 }
 
 interface RunHistory {
+  /** The first generateClip scheduled: the plan was approved. */
+  generateScheduledMs?: number;
   /** eventTime of the last downloadClip completion: the last clip is on the worker's disk. */
   lastClipReadyMs?: number;
   stitchScheduledMs?: number;
@@ -260,6 +275,7 @@ function analyse(events: HistoryEvent[]): RunHistory {
         const name = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
         typeByScheduled.set(id, name);
         if (name === 'stitchClips') h.stitchScheduledMs = timeMs(e);
+        if (name === 'generateClip') h.generateScheduledMs ??= timeMs(e);
         break;
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
@@ -336,6 +352,51 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
+// ---- Provider figures from the emulator ----------------------------------------------------
+
+interface EmulatorSnapshot {
+  replicate: {
+    requests: { create: number; get: number; cancel: number; list: number; other: number };
+    faultsServed: string[];
+    predictions: { created_at: string; completed_at?: string }[];
+    webhooks?: Record<string, number>;
+  };
+}
+
+function providerFigures(before: EmulatorSnapshot, after: EmulatorSnapshot, sinceMs: number) {
+  const d = (k: 'create' | 'get' | 'cancel' | 'list') => after.replicate.requests[k] - before.replicate.requests[k];
+  const preds = after.replicate.predictions.filter((p) => Date.parse(p.created_at) >= sinceMs - 1000);
+  const edges = preds.flatMap((p) => [
+    { t: Date.parse(p.created_at), d: 1 },
+    { t: p.completed_at ? Date.parse(p.completed_at) : Date.now(), d: -1 },
+  ]);
+  edges.sort((a, b) => a.t - b.t || a.d - b.d);
+  let cur = 0;
+  let peak = 0;
+  for (const e of edges) peak = Math.max(peak, (cur += e.d));
+  const clipMinutes =
+    preds.reduce(
+      (acc, p) => acc + ((p.completed_at ? Date.parse(p.completed_at) : Date.now()) - Date.parse(p.created_at)),
+      0,
+    ) / 60_000;
+  const reads = d('get') + d('list');
+  return {
+    clips: Math.max(1, preds.length),
+    peak,
+    creates: d('create'),
+    gets: d('get'),
+    lists: d('list'),
+    reads,
+    cancels: d('cancel'),
+    requests: d('create') + reads + d('cancel'),
+    readsPerClipMinute: clipMinutes > 0 ? reads / clipMinutes : 0,
+    rateLimited:
+      after.replicate.faultsServed.filter((f) => f.endsWith(':rateLimited')).length -
+      before.replicate.faultsServed.filter((f) => f.endsWith(':rateLimited')).length,
+    webhooks: after.replicate.webhooks ?? {},
+  };
+}
+
 // ---- Main -----------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -380,6 +441,12 @@ async function main(): Promise<void> {
       VIDFLOW_DIST: args.source ? '0' : '1',
       VIDFLOW_BENCH_MEM_FILE: memFile,
     };
+    if (MODE === 'legacy') env.VIDFLOW_ASYNC_GENERATION = 'false';
+    if (MODE === 'webhook') {
+      const port = await freePort();
+      env.VIDFLOW_WEBHOOK_PORT = String(port);
+      env.VIDFLOW_WEBHOOK_URL = `http://127.0.0.1:${port}/replicate`;
+    }
     const image = imageMemoryEnv();
     if (args['node-options'] !== undefined) image.NODE_OPTIONS = args['node-options'];
     Object.assign(env, image);
@@ -434,6 +501,7 @@ async function main(): Promise<void> {
     say(`  worker peak RSS            ${mb(baselinePeaks.workerKb)} (children ${mb(baselinePeaks.childrenKb)})`);
 
     // Load: K runs at once.
+    const emuBefore = await emu.state();
     sampler.reset();
     say('');
     say(`${at()}  starting ${RUNS} concurrent runs`);
@@ -463,8 +531,33 @@ async function main(): Promise<void> {
       .map((h) => h.doneMs! - h.lastClipReadyMs!)
       .sort((a, b) => a - b);
 
+    const emuAfter = (await emu.state()) as unknown as EmulatorSnapshot;
+    const provider = providerFigures(emuBefore as unknown as EmulatorSnapshot, emuAfter, loadStart);
+    const genPhase = histories
+      .filter((h) => h.generateScheduledMs !== undefined && h.lastClipReadyMs !== undefined)
+      .map((h) => h.lastClipReadyMs! - h.generateScheduledMs!)
+      .sort((a, b) => a - b);
+    const stitchQueue = histories
+      .filter((h) => h.lastClipReadyMs !== undefined && h.doneMs !== undefined)
+      .map((h) => h.doneMs! - h.lastClipReadyMs!)
+      .sort((a, b) => a - b);
+
     say('');
-    say(`load (${RUNS} concurrent runs, 1 worker)`);
+    say(`load (${RUNS} concurrent runs, 1 worker, mode ${MODE})`);
+    say(`  clips                      ${provider.clips} predictions created`);
+    say(`  peak clips in flight       ${provider.peak} at the provider at once`);
+    say(
+      `  requests per clip          ${(provider.requests / provider.clips).toFixed(2)} (creates ${(provider.creates / provider.clips).toFixed(2)}, reads ${(provider.reads / provider.clips).toFixed(2)} [get ${provider.gets}, list ${provider.lists}], cancels ${(provider.cancels / provider.clips).toFixed(2)})`,
+    );
+    say(`  reads per clip per minute  ${provider.readsPerClipMinute.toFixed(3)} (reads / clip-minutes in flight)`);
+    say(`  429s                       ${provider.rateLimited}`);
+    say(`  webhooks                   ${JSON.stringify(provider.webhooks)}`);
+    say(
+      `  generation phase p50/p95   ${s(percentile(genPhase, 50))} / ${s(percentile(genPhase, 95))} (first generate scheduled -> last clip downloaded; L = ${s(L)})`,
+    );
+    say(
+      `  stitch queue p50/p95       ${s(percentile(stitchQueue, 50))} / ${s(percentile(stitchQueue, 95))} (last clip -> done)`,
+    );
     say(`  completed                  ${completed.length}/${RUNS} in ${s(wallMs)}`);
     say(`  throughput                 ${((completed.length / wallMs) * 60_000).toFixed(2)} runs/min`);
     say(`  end-to-end p50 / p95       ${s(p50)} / ${s(p95)}`);

@@ -49,7 +49,35 @@ export const EnvSchema = z.object({
    */
   VIDFLOW_WEBHOOK_URL: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
-    z.url({ protocol: /^https$/, error: 'must be an https URL (Replicate calls https webhooks only)' }).optional(),
+    z
+      .url({ protocol: /^https?$/, error: 'must be an https URL (Replicate calls https webhooks only)' })
+      .refine((u) => u.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(u), {
+        error: 'must be an https URL (Replicate calls https webhooks only; http only on 127.0.0.1, for the emulator)',
+      })
+      .optional(),
+  ),
+  /**
+   * The webhook receiver (src/webhooks/): its secret (else read from Replicate, GET
+   * /v1/webhooks/default/secret), and the port to serve it on inside the worker (unset: not
+   * served there; `vidflow webhooks` serves it on its own, on VIDFLOW_WEBHOOK_PORT or 8090).
+   */
+  VIDFLOW_WEBHOOK_SECRET: optionalText,
+  VIDFLOW_WEBHOOK_PORT: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().int().min(1).max(65535).optional(),
+  ),
+  /**
+   * With VIDFLOW_WEBHOOK_URL set, webhooks wake the runs and the worker's prediction tracker reads
+   * Replicate only this often, to catch what a webhook missed (docs/architecture.md).
+   */
+  VIDFLOW_RECONCILE_SECONDS: z.coerce.number().int().min(5).default(60),
+  /**
+   * Generations wait for their prediction without an activity slot (the worker's prediction tracker
+   * completes them asynchronously). `false`: each polls its own prediction, holding a slot, as before.
+   */
+  VIDFLOW_ASYNC_GENERATION: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.stringbool({ error: 'must be true or false' }).default(true),
   ),
   VIDFLOW_OUTPUT_DIR: z.string().min(1).default('./output_videos'),
   VIDFLOW_WORK_DIR: z.string().min(1).default('./.vidflow/work'),

@@ -131,7 +131,13 @@ describe('SIGKILL while Replicate holds the create answers', { concurrency: 2 },
   test('the creating heartbeat held back by the throttle: the retry still finds its prediction', async (t) => {
     // One generation at a time: the scene that waits heartbeats every 200 ms for its slot, so the
     // heartbeat it sends before its create falls into a busy throttle window (2 s) and is held.
-    const c = await newCase('adopt-throttled', { replicate: SMALL }, { VIDFLOW_MAX_CONCURRENT_GENERATIONS: '1' });
+    // The slot is held while polling only on the synchronous path: with the prediction tracker a
+    // slot covers the create alone, and all three creates would go out back to back.
+    const c = await newCase(
+      'adopt-throttled',
+      { replicate: SMALL },
+      { VIDFLOW_MAX_CONCURRENT_GENERATIONS: '1', VIDFLOW_ASYNC_GENERATION: 'false' },
+    );
     await c.startWorker();
     const id = await startRun(c.env, 'paper lanterns rising over a river (creating marker held back)', [
       '--auto-approve',

@@ -25,7 +25,7 @@
  *   next attempt resumes the same prediction on another worker after the retry backoff.
  */
 import type { ApplicationFailure } from '@temporalio/activity';
-import { CancelledFailure, Context } from '@temporalio/activity';
+import { CancelledFailure, CompleteAsyncError, Context } from '@temporalio/activity';
 import type Replicate from 'replicate';
 import type { Prediction } from 'replicate';
 import { failure } from '../shared/failures';
@@ -40,11 +40,13 @@ import { fromReplicateError } from '../providers/errors';
 import { ADOPTION_WEBHOOK_BASE, webhookFor } from '../providers/prediction-keys';
 import { TERMINAL, createPrediction, getPrediction } from '../providers/replicate-predictions';
 import { Slots } from '../support/slots';
+import { withActivity } from '../webhooks/activity-param';
 import { createKeySearch } from './generation-search';
 import type { Job } from './generation-search';
 import { cancelAtReplicate, cancelIfAsked } from './prediction-cancel';
 import { MAX_MODEL_ATTEMPTS, outcome } from './prediction-outcome';
 import { nap, patientReader } from './provider-patience';
+import type { PredictionTracker } from './prediction-tracker';
 
 export { MAX_MODEL_ATTEMPTS };
 
@@ -57,7 +59,8 @@ export interface GenerateDeps {
   predictionDeadlineSeconds?: number;
   /**
    * Generations this worker runs at once (default 8): a burst of runs stays under the provider's
-   * concurrency and rate limits instead of failing with 429s. The rest wait, heartbeating.
+   * concurrency and rate limits instead of failing with 429s. The rest wait, heartbeating. With a
+   * tracker, a generation holds its slot only until its prediction exists: creates in flight at once.
    */
   maxConcurrentGenerations?: number;
   /** After a cancel during the create request: how long to look for the prediction it may have made. */
@@ -73,6 +76,12 @@ export interface GenerateDeps {
   providerErrorBudgetMs?: number;
   /** Longest pause between reads while the provider errs (default 30 s; a Retry-After may ask more). */
   maxErrorBackoffMs?: number;
+  /**
+   * The worker's prediction tracker: once its prediction exists, an attempt hands it over and
+   * completes asynchronously, freeing its slot (prediction-tracker.ts). Without one (or without a
+   * client, as in MockActivityEnvironment) the attempt polls its prediction itself, holding a slot.
+   */
+  tracker?: PredictionTracker;
 }
 
 /** What a retry may find as the last heartbeat: either kind, or none. */
@@ -210,7 +219,8 @@ export function createGenerateActivities(deps: GenerateDeps) {
             prediction = await createPrediction(replicate, {
               model: job.model,
               input: job.input,
-              webhook: webhookFor(key, webhookBase),
+              // With a real receiver, the activity id rides along: it completes this activity by id.
+              webhook: webhookFor(key, deps.webhookUrl ? withActivity(webhookBase, ctx.info.activityId) : webhookBase),
               deadlineSeconds: deadline,
               signal,
             });
@@ -228,6 +238,23 @@ export function createGenerateActivities(deps: GenerateDeps) {
           ...(modelFailures ? { modelFailures } : {}),
         });
         ctx.heartbeat(beat(prediction.status));
+        const client =
+          deps.tracker && !TERMINAL.has(prediction.status) && !stopping.aborted ? clientOf(ctx) : undefined;
+        if (deps.tracker && client) {
+          deps.tracker.track({
+            taskToken: ctx.info.taskToken,
+            client,
+            log: ctx.log,
+            tag,
+            workflowId: input.workflowId,
+            predictionId: id,
+            status: prediction.status,
+            createdAtMs: Date.parse(prediction.created_at) || Date.now(),
+            sceneIndex: input.sceneIndex,
+            modelFailures,
+          });
+          throw new CompleteAsyncError(); // the finally below frees the slot; the SDK frees the task slot
+        }
 
         try {
           let wait = pollMin;
@@ -271,6 +298,15 @@ export function createGenerateActivities(deps: GenerateDeps) {
 function searchFrom(ctx: Context, input: GenerateClipInput): number {
   const runStart = input.runStartedAt ? Date.parse(input.runStartedAt) : NaN;
   return input.mayExist && Number.isFinite(runStart) ? runStart : ctx.info.scheduledTimestampMs;
+}
+
+/** The worker's client, or undefined where there is none (MockActivityEnvironment without one). */
+function clientOf(ctx: Context): Context['client'] | undefined {
+  try {
+    return ctx.client;
+  } catch {
+    return undefined;
+  }
 }
 
 export type GenerateActivities = ReturnType<typeof createGenerateActivities>;

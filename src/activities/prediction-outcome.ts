@@ -2,7 +2,6 @@
  * What a finished prediction means for the scene: its clip, or a catalogue failure that says
  * whether another prediction is worth paying for.
  */
-import type { Context } from '@temporalio/activity';
 import type { Prediction } from 'replicate';
 import { failure } from '../shared/failures';
 import type { GenerateClipResult } from '../shared/schemas';
@@ -16,7 +15,13 @@ export const MAX_MODEL_ATTEMPTS = 3;
 
 const MODERATION = /\bE005\b|flagged as sensitive/i;
 
-export function outcome(ctx: Context, tag: string, prediction: Prediction, modelFailures: number): GenerateClipResult {
+/** `ctx`: anything with a logger (an activity's context, or the tracker's entry after the activity handed over). */
+export function outcome(
+  ctx: { log: { info(msg: string): void } },
+  tag: string,
+  prediction: Prediction,
+  modelFailures: number,
+): GenerateClipResult {
   const id = prediction.id;
   switch (prediction.status) {
     case 'succeeded': {

@@ -23,6 +23,7 @@ import * as start from './commands/start';
 import * as status from './commands/status';
 import * as stitch from './commands/stitch';
 import * as watch from './commands/watch';
+import * as webhooks from './commands/webhooks';
 import * as worker from './commands/worker';
 import { CliError, isParseArgsError, rootMessage } from './errors';
 import { START_OPTIONS_USAGE } from './start';
@@ -47,6 +48,7 @@ Usage:
   vidflow stitch <clips...> --out FILE [--transition fade] [--fade 0.5] [--fps N] [--size WxH]
   vidflow server [stop]                             start (or stop) the local Temporal dev server
   vidflow bot                                       the Telegram bot (see docs/telegram.md)
+  vidflow webhooks                                  receive Replicate's webhooks (VIDFLOW_WEBHOOK_URL)
 
 ${START_OPTIONS_USAGE}
 Configuration: environment or .env (see .env.example). DEBUG=1 for detail.`;
@@ -68,6 +70,7 @@ const COMMANDS: Record<string, Command> = {
   stitch,
   server,
   bot,
+  webhooks,
 };
 
 const err = (s: string) => process.stderr.write(s + '\n');

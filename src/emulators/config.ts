@@ -29,6 +29,7 @@ const REPLICATE_ENUMS: Record<string, readonly string[]> = {
   nextDownload: DOWNLOAD_FAULTS,
   outageRoutes: API_ROUTES,
   outageFault: REQUEST_FAULTS,
+  nextWebhook: ['ok', 'bad', 'lost'],
 };
 const NULLABLE = new Set(['rejectKey', 'rejectToken']);
 /** Numbers that may be negative (a clock behind the real one); every other number is >= 0. */

@@ -4,7 +4,7 @@
  * file. The lifecycle is a pure function of time since creation (no timers to leak), and every
  * failure vidflow must survive can be injected globally or one request at a time.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -127,6 +127,15 @@ export interface ReplicateEmulatorConfig {
   outageUntil: number;
   outageRoutes: ApiRoute[];
   outageFault: RequestFault;
+  /** Signs webhooks (Standard Webhooks, `whsec_` + base64 key); `GET /v1/webhooks/default/secret` returns it. */
+  webhookSecret: string;
+  /** Each `completed` event is delivered this many times more, with the same webhook-id (Replicate's duplicates). */
+  webhookDuplicates: number;
+  /** A delivery that fails (network, non-2xx) is retried this many times, `webhookRetryMs` apart. */
+  webhookRetries: number;
+  webhookRetryMs: number;
+  /** One-shot: the next deliveries carry a wrong signature (`bad`) or are not sent at all (`lost`). */
+  nextWebhook: ('ok' | 'bad' | 'lost')[];
 }
 
 export const KLING_MODEL = 'kwaivgi/kling-v2.5-turbo-pro';
@@ -175,6 +184,11 @@ export function defaultReplicateConfig(): ReplicateEmulatorConfig {
     outageUntil: 0,
     outageRoutes: ['get'],
     outageFault: 'unavailable',
+    webhookSecret: `whsec_${Buffer.from('vidflow emulator webhook signing key').toString('base64')}`,
+    webhookDuplicates: 0,
+    webhookRetries: 3,
+    webhookRetryMs: 1000,
+    nextWebhook: [],
   };
 }
 
@@ -220,6 +234,8 @@ export interface ReplicateEmulatorState {
   promptScenes: Record<string, { scene: number; color: string }>;
   /** All predictions, oldest first, as GET would return them now. */
   predictions: PredictionJson[];
+  /** Webhook deliveries (POSTs, duplicates and retries included), those answered 2xx, and the rest. */
+  webhooks: { sent: number; delivered: number; failed: number; badSignatures: number; lost: number };
 }
 
 interface PredictionRecord {
@@ -235,6 +251,8 @@ interface PredictionRecord {
   outcome: Outcome;
   deadlineAt?: number;
   canceledAt?: number;
+  /** The `completed` webhook has been sent (or is being sent). */
+  webhookDone?: boolean;
   scene: number;
   clip: { seconds: number; width: number; height: number };
 }
@@ -353,11 +371,14 @@ export class ReplicateEmulator {
   private clips = new Map<string, Promise<string>>();
   private counters = this.emptyCounters();
   private closed = false;
+  /** Sends each finished prediction's `completed` webhook, like Replicate does (one sweep every 100 ms). */
+  private readonly webhookSweep = setInterval(() => this.sweepWebhooks(), 100).unref();
 
   constructor(private readonly opts: ReplicateEmulatorOptions) {}
 
   private emptyCounters(): Omit<ReplicateEmulatorState, 'predictions' | 'promptScenes'> {
     return {
+      webhooks: { sent: 0, delivered: 0, failed: 0, badSignatures: 0, lost: 0 },
       requests: { create: 0, get: 0, cancel: 0, list: 0, other: 0 },
       predictionsCreated: 0,
       createdByInput: {},
@@ -383,6 +404,7 @@ export class ReplicateEmulator {
   /** Stops waits and downloads in progress and lets running ffmpeg renders finish, so the clip folder can go. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.webhookSweep);
     await Promise.allSettled([...this.clips.values()]);
   }
 
@@ -440,6 +462,9 @@ export class ReplicateEmulator {
         run_count: this.order.length,
         latest_version: { id: spec.version, created_at: iso(0) },
       });
+    }
+    if (a === 'webhooks' && b === 'default' && c === 'secret' && parts.length === 3 && method === 'GET') {
+      return sendJson(res, 200, { key: this.config.webhookSecret });
     }
     if (a === 'account' && parts.length === 1 && method === 'GET') {
       return sendJson(res, 200, { type: 'user', username: 'emulator', name: 'vidflow emulator', github_url: null });
@@ -665,6 +690,71 @@ export class ReplicateEmulator {
       if (TERMINAL.has(this.view(record, Date.now()).status)) return;
       await sleep(Math.min(20, until - Date.now()));
     }
+  }
+
+  // ---- webhooks -----------------------------------------------------------------------------
+
+  private sweepWebhooks(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    for (const id of this.order) {
+      const p = this.predictions.get(id)!;
+      if (p.webhookDone || p.webhook === undefined) continue;
+      if (p.webhookEventsFilter && !p.webhookEventsFilter.includes('completed')) continue;
+      const view = this.view(p, now);
+      if (!TERMINAL.has(view.status)) continue;
+      p.webhookDone = true;
+      // A host under .invalid never resolves (the adoption-only default): nothing to deliver.
+      if (new URL(p.webhook).hostname.endsWith('.invalid')) continue;
+      void this.deliver(p.webhook, view);
+    }
+  }
+
+  /** Standard Webhooks: HMAC-SHA256 over `id.timestamp.body` with the secret's key; retried, maybe duplicated. */
+  private async deliver(url: string, view: PredictionJson): Promise<void> {
+    const mode = this.config.nextWebhook.shift() ?? 'ok';
+    if (mode === 'lost') {
+      this.counters.webhooks.lost++;
+      return;
+    }
+    const body = JSON.stringify(view);
+    const msgId = `msg_${randomId()}`;
+    const key = Buffer.from(this.config.webhookSecret.replace(/^whsec_/, ''), 'base64');
+    const send = async (): Promise<boolean> => {
+      const ts = String(Math.floor(Date.now() / 1000));
+      let sig = createHmac('sha256', key).update(`${msgId}.${ts}.${body}`).digest('base64');
+      if (mode === 'bad') {
+        sig = createHmac('sha256', 'not the secret').update(`${msgId}.${ts}.${body}`).digest('base64');
+        this.counters.webhooks.badSignatures++;
+      }
+      this.counters.webhooks.sent++;
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': msgId,
+            'webhook-timestamp': ts,
+            'webhook-signature': `v1,${sig}`,
+          },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) this.counters.webhooks.delivered++;
+        else this.counters.webhooks.failed++;
+        return res.ok;
+      } catch {
+        this.counters.webhooks.failed++;
+        return false;
+      }
+    };
+    for (let attempt = 0; attempt <= this.config.webhookRetries && !this.closed; attempt++) {
+      if (await send()) break;
+      if (mode === 'bad') return; // a wrong signature stays wrong: retrying it tests nothing more
+      await sleep(this.config.webhookRetryMs);
+    }
+    for (let d = 0; d < this.config.webhookDuplicates && !this.closed; d++) await send();
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------

@@ -15,6 +15,8 @@ import { diskWorkerId } from './worker-id';
 import { BUNDLE_FILE } from './bundle-main';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
+import { secretFrom, startWebhookServer } from '../webhooks/server';
+import { PredictionTracker } from '../activities/prediction-tracker';
 import { createArtifactStore } from '../artifacts/store';
 import { defaultPolicy, parseHostList } from '../support/download-policy';
 import { ensureFfmpeg } from '../media/ffmpeg';
@@ -44,6 +46,8 @@ export class VidflowWorker {
     readonly shared: Worker,
     readonly own: Worker,
     private readonly stopping: AbortController,
+    /** Waits for the generations handed over asynchronously; see activities/prediction-tracker.ts. */
+    readonly tracker?: PredictionTracker,
   ) {}
 
   /**
@@ -61,6 +65,9 @@ export class VidflowWorker {
       throw err;
     } finally {
       stopListening();
+      // The SDK does not wait for asynchronously completing activities: report their hand-over
+      // (WorkerShutdown, retried elsewhere at once) before the process may exit.
+      await this.tracker?.handOver();
     }
   }
 
@@ -102,13 +109,22 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   const workerId = cfg.VIDFLOW_WORKER_ID ?? (await diskWorkerId(cfg.VIDFLOW_WORK_DIR));
   const ownQueue = workerTaskQueue(cfg.TEMPORAL_TASK_QUEUE, workerId);
   const stopping = new AbortController();
+  const replicate = createReplicate(cfg);
+  const tracker = cfg.VIDFLOW_ASYNC_GENERATION
+    ? new PredictionTracker({
+        replicate,
+        // Webhooks wake the runs: the tracker only reconciles. Polling: every clip read every 5 s, in bulk.
+        pollMs: cfg.VIDFLOW_WEBHOOK_URL ? cfg.VIDFLOW_RECONCILE_SECONDS * 1000 : 5000,
+        stopping: stopping.signal,
+      })
+    : undefined;
   const activities = createActivities({
     stopping: stopping.signal,
     affinity: { homeQueue: ownQueue, workerId },
     artifacts,
     openai: createOpenAI(cfg),
     openaiModel: cfg.OPENAI_MODEL,
-    replicate: createReplicate(cfg),
+    replicate,
     workDir: cfg.VIDFLOW_WORK_DIR,
     outputDir: cfg.VIDFLOW_OUTPUT_DIR,
     maxConcurrentStitches: cfg.VIDFLOW_MAX_CONCURRENT_STITCHES,
@@ -116,6 +132,7 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
       pollIntervalMs: cfg.VIDFLOW_POLL_INTERVAL_MS,
       maxConcurrentGenerations: cfg.VIDFLOW_MAX_CONCURRENT_GENERATIONS,
       ...(cfg.VIDFLOW_WEBHOOK_URL ? { webhookUrl: cfg.VIDFLOW_WEBHOOK_URL } : {}),
+      ...(tracker ? { tracker } : {}),
     },
     download: {
       allowedHosts: cfg.VIDFLOW_DOWNLOAD_HOSTS
@@ -144,10 +161,23 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   const shared = await Worker.create({ ...common, taskQueue: cfg.TEMPORAL_TASK_QUEUE, ...workflowSource() });
   // Activities only: no workflow code, so no second bundle or isolate.
   const own = await Worker.create({ ...common, taskQueue: ownQueue });
+  if (cfg.VIDFLOW_WEBHOOK_PORT !== undefined) {
+    // The receiver inside the worker: webhooks for predictions this worker tracks settle at once.
+    const client = shared.client;
+    if (!client) throw new WorkerConfigError('the worker has no Temporal client for the webhook receiver');
+    const hooks = await startWebhookServer({
+      client,
+      secret: secretFrom(cfg),
+      port: cfg.VIDFLOW_WEBHOOK_PORT,
+      ...(tracker ? { tracker } : {}),
+      log,
+    });
+    log(`worker: receiving Replicate webhooks on :${hooks.port}`);
+  }
   log(
     `worker: polling task queues ${cfg.TEMPORAL_TASK_QUEUE} and ${ownQueue} (worker id ${workerId}) on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}${cfg.temporalProfile ? `, ${cfg.temporalProfile}` : ''}); ffmpeg ${ff.version}; videos to ${artifacts.describe()}`,
   );
-  return { worker: new VidflowWorker(shared, own, stopping), connection };
+  return { worker: new VidflowWorker(shared, own, stopping, tracker), connection };
 }
 
 /**
