@@ -10,6 +10,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { statusQuery } from '../shared/messages';
 import type { PipelineStatus } from '../shared/schemas';
+import { printable } from '../support/printable';
 import type { videoPipeline } from '../workflows';
 
 /** How long a status query may wait for a worker before the CLI answers from the server's records. */
@@ -23,7 +24,8 @@ const POLLER_FRESH_MS = 75_000;
 
 export const START_A_WORKER = '`vidflow worker` (or `vidflow worker --offline` to try it without API keys)';
 
-export function noWorkerNotice(taskQueue: string, why: 'none' | 'silent'): string {
+export function noWorkerNotice(queue: string, why: 'none' | 'silent'): string {
+  const taskQueue = printable(queue);
   return why === 'none'
     ? `no worker is running on task queue ${taskQueue}: the run waits, nothing is lost. Start one with ${START_A_WORKER}.`
     : `no worker answered within ${QUERY_DEADLINE_MS / 1000} s on task queue ${taskQueue} (busy, stuck or just stopped). If none is running, start one with ${START_A_WORKER}.`;

@@ -40,7 +40,7 @@ export interface TestClipOptions {
 
 /**
  * Fonts the setup installs (Debian's fonts-dejavu-core, scripts/setup.sh) or other systems ship.
- * VIDFLOW_CARD_FONT names another. Without one, cards carry no text: colours alone.
+ * VIDFLOW_CARD_FONT names another, or `none`. Without one, cards carry no text: colours alone.
  */
 const FONT_CANDIDATES = [
   '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf',
@@ -52,18 +52,18 @@ const FONT_CANDIDATES = [
   '/Library/Fonts/Arial.ttf',
 ];
 
-let captionSupport: { font: string } | null | undefined;
+let hasDrawtext: boolean | undefined;
 
-/** A font file and an ffmpeg with drawtext (libfreetype), looked up once; null when either is missing. */
+/** A font file, when ffmpeg can draw text (drawtext needs libfreetype); undefined otherwise. */
 export function captionFont(): string | undefined {
-  if (captionSupport === undefined) {
-    const font = [process.env.VIDFLOW_CARD_FONT, ...FONT_CANDIDATES].find(
-      (f): f is string => !!f && !f.includes("'") && existsSync(f),
-    );
-    const filters = font ? spawnSync('ffmpeg', ['-hide_banner', '-filters'], { encoding: 'utf8' }).stdout : '';
-    captionSupport = font && /\bdrawtext\b/.test(filters ?? '') ? { font } : null;
-  }
-  return captionSupport?.font;
+  const chosen = process.env.VIDFLOW_CARD_FONT;
+  if (chosen === 'none') return undefined;
+  const font = [chosen, ...FONT_CANDIDATES].find((f): f is string => !!f && !f.includes("'") && existsSync(f));
+  if (!font) return undefined;
+  hasDrawtext ??= /\bdrawtext\b/.test(
+    spawnSync('ffmpeg', ['-hide_banner', '-filters'], { encoding: 'utf8' }).stdout ?? '',
+  );
+  return hasDrawtext ? font : undefined;
 }
 
 /** drawtext reading the caption from a file: a prompt's quotes, colons and % are never parsed. */

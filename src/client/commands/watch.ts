@@ -96,7 +96,7 @@ export function renderWatch(id: string, s: PipelineStatus, live: Map<number, Sce
   }
   if (s.output) lines.push(`  video: ${printable(s.output.path)}`);
   if (s.error) lines.push(`  ${printable(s.error)}`);
-  if (notice) lines.push(`  (from the server's records) ${notice}`);
+  if (notice) lines.push(`  (from the server's records) ${printable(notice)}`);
   return lines.join('\n');
 }
 

@@ -13,8 +13,10 @@ import { printableLines } from '../../support/printable';
 import { installLogging, workerLog } from '../../worker/logging';
 import { createVidflowWorker, WorkerConfigError } from '../../worker/worker';
 import { connectClient } from '../connection';
+import { STATE_DIR } from '../dev-server';
 import { CliError } from '../errors';
 import { goOffline, OFFLINE_WORKER_BANNER, offlineLogLine, offlineWorkerOverrides } from '../offline';
+import { cachedWorkflowBundle, runsFromSources } from '../workflow-bundle-cache';
 import type { ConfigLoader } from './command';
 import { err } from './command';
 
@@ -54,6 +56,10 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
         if (e instanceof ReplicateTokenRefused) throw new CliError(printableLines(e.message), 2);
         throw e;
       }
+    }
+    if (runsFromSources() && !process.env.VIDFLOW_WORKFLOW_BUNDLE) {
+      // From a checkout: the bundle `vidflow run` keeps, instead of webpack at every start.
+      process.env.VIDFLOW_WORKFLOW_BUNDLE = await cachedWorkflowBundle(STATE_DIR, workerLog);
     }
     const { worker } = await createVidflowWorker({ cfg, log: workerLog, overrides });
     if (values.offline) {
