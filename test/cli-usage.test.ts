@@ -33,8 +33,8 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string; stde
   let stderr = '';
   const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((stdout += String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((stderr += String(s)), true)) as typeof process.stderr.write;
+  process.stdout.write = (s: string | Uint8Array) => ((stdout += String(s)), true);
+  process.stderr.write = (s: string | Uint8Array) => ((stderr += String(s)), true);
   try {
     let code: number;
     try {

@@ -62,6 +62,8 @@ export async function queryStatus(
     return { status: await client.connection.withDeadline(Date.now() + deadlineMs, () => handle.query(statusQuery)) };
   } catch (err) {
     if (isGrpcDeadlineError(err) || isGrpcDeadlineError((err as Error).cause)) return { noWorker: 'silent' };
+    // The server's own answer when the pollers it saw have gone quiet (a worker just stopped).
+    if (/no poller seen/i.test(`${(err as Error).message} ${String((err as Error).cause)}`)) return { noWorker: 'none' };
     throw err;
   }
 }
