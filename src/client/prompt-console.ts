@@ -27,6 +27,13 @@ export class PromptConsole {
       process.stderr.write(text + '\n');
       return;
     }
+    if (process.env.TERM === 'dumb') {
+      // No escapes to clear a line: leave the question where it is and ask it again below.
+      process.stderr.write('\n' + text + '\n');
+      rl.prompt(true);
+      process.stderr.write(rl.line);
+      return;
+    }
     process.stderr.write('\r\x1b[2K' + text + '\n');
     rl.prompt(true);
   }
