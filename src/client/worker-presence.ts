@@ -63,7 +63,8 @@ export async function queryStatus(
   } catch (err) {
     if (isGrpcDeadlineError(err) || isGrpcDeadlineError((err as Error).cause)) return { noWorker: 'silent' };
     // The server's own answer when the pollers it saw have gone quiet (a worker just stopped).
-    if (/no poller seen/i.test(`${(err as Error).message} ${String((err as Error).cause)}`)) return { noWorker: 'none' };
+    if (/no poller seen/i.test(`${(err as Error).message} ${String((err as Error).cause)}`))
+      return { noWorker: 'none' };
     throw err;
   }
 }

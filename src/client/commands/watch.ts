@@ -14,9 +14,17 @@ import type { videoPipeline } from '../../workflows';
 import { findRun, whereIs } from '../run-lookup';
 import type { Run } from '../run-lookup';
 import type { ConfigLoader } from './command';
-import { out, workflowIdArg } from './command';
+import { err, out, workflowIdArg } from './command';
 
-export const usage = `usage: vidflow watch <id>   live per-scene progress until the run ends (exit 0 if it completed)`;
+export const usage = `usage: vidflow watch <id>   live per-scene progress until the run ends (exit 0 if it completed)
+  or waits for a person (the plan, or the video with --review-result: exit 0, with what to type next)`;
+
+const DECISIONS: Partial<Record<PipelineStatus['stage'], (id: string) => string>> = {
+  awaiting_approval: (id) =>
+    `the plan waits for you: \`vidflow approve ${id}\`, \`vidflow edit ${id} --scene N --prompt "..."\` or \`vidflow reject ${id} --feedback "..."\``,
+  reviewing_result: (id) =>
+    `the video waits for you: \`vidflow approve ${id}\` or \`vidflow redo ${id} --scene N [--prompt "..."]\``,
+};
 
 /** Progress on standard error; the video's path, if any, on standard output. */
 export async function run(config: ConfigLoader, args: string[]): Promise<number> {
@@ -24,6 +32,11 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
   const id = workflowIdArg(positionals, usage);
   const final = await watch(await findRun(cfg, id), (s) => process.stderr.write(s));
+  const decision = DECISIONS[final.stage];
+  if (decision) {
+    err(decision(printable(id)));
+    return 0;
+  }
   if (final.output) out(final.output.path);
   return final.stage === 'completed' ? 0 : 1;
 }
@@ -119,7 +132,8 @@ export async function watch(run: Run, write: (s: string) => void, intervalMs = 5
       last = frame;
       lastLines = frame.split('\n').length;
     }
-    if (FINAL_STAGES.includes(s.stage)) return s;
+    // A run that waits for a person stops the watch: watching would show nothing more.
+    if (FINAL_STAGES.includes(s.stage) || DECISIONS[s.stage]) return s;
     await new Promise((r) => setTimeout(r, where.live ? intervalMs : RECORD_INTERVAL_MS));
     // A run that ended meanwhile is described as ended (its record, not a stale RUNNING).
     if (!where.live) run = { ...run, desc: await run.handle.describe() };
