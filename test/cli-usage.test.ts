@@ -79,6 +79,10 @@ test('an unknown option is named, with the nearest known one and the command usa
   assert.equal(w.code, 2);
   assert.match(w.stderr, /unknown option --ofline \(did you mean --offline\?\)\n\nusage: vidflow worker/);
 
+  const srv = await cli(['server', 'stopp']);
+  assert.equal(srv.code, 2);
+  assert.match(srv.stderr, /unexpected argument "stopp"\n\nusage: vidflow server \[stop\]/);
+
   const v = await cli(['edit', 'some-id', '--scene']);
   assert.equal(v.code, 2);
   assert.match(v.stderr, /--scene needs a value\n\nusage: vidflow edit/);
