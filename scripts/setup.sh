@@ -22,6 +22,22 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
   fi
 fi
 
+# --- a font for offline mode's cards (scene number and prompt drawn by ffmpeg drawtext) ----------
+# Optional: without it the cards are colours alone (src/media/testclip.ts looks for it).
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] && command -v apt-get >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing a font for offline cards (apt-get install -y fonts-dejavu-core)"
+    (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null) ||
+      say "could not install fonts-dejavu-core: offline cards will carry no text"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    say "installing a font for offline cards (sudo apt-get install -y fonts-dejavu-core)"
+    (sudo apt-get update -qq >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null) ||
+      say "could not install fonts-dejavu-core: offline cards will carry no text"
+  else
+    say "no font for offline cards' text (Debian/Ubuntu: apt-get install -y fonts-dejavu-core); they stay colours alone"
+  fi
+fi
+
 # --- Chromium, for the Web UI test only (npm test sets VIDFLOW_SETUP_BROWSER=1) ---------------
 if [ "${VIDFLOW_SETUP_BROWSER:-}" = 1 ] && [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM_PATH:-}" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -179,7 +179,7 @@ test('invalid input is refused before anything starts, with the reason and exit 
   const r = await vidflow(['start', 'x', '--scenes', '9', '--json'], env);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /scenes: .*6/);
+  assert.match(r.stderr, /--scenes must be a whole number from 1 to 6, got "9"/);
 });
 
 test('a 404 on a fresh output URL (never downloaded, seconds old) is retried, not paid for again', async () => {

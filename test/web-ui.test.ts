@@ -17,6 +17,7 @@ import { startDevServer } from '../src/client/dev-server';
 import type { DevServer } from '../src/client/dev-server';
 import { listRuns } from '../src/client/commands/list';
 import { inputFromFlags, startRun } from '../src/client/start';
+import { eventually } from './helpers/temporal';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // The only skip in the suite: without a browser there is nothing to look with. `npm test` installs
@@ -65,9 +66,11 @@ test("the run's page in the Web UI shows its summary; the stage search attribute
   const prompt = 'a lighthouse in a storm, waves breaking over the rocks';
   const { handle } = await startRun(client, cfg, inputFromFlags(prompt, {}), `webui-${process.pid}`);
 
-  const rows = await listRuns(client, 'planning');
-  assert.ok(
-    rows.some((r) => r.workflowId === handle.workflowId),
+  // Visibility is eventually consistent: a list right after the start may not have the run yet
+  // (a fresh dev server, answering as soon as it listens, shows it within a second or so).
+  await eventually(
+    async () => (await listRuns(client, 'planning')).some((r) => r.workflowId === handle.workflowId),
+    10_000,
     'VideoStage=planning finds the new run',
   );
 

@@ -25,14 +25,15 @@ import * as stitch from './commands/stitch';
 import * as watch from './commands/watch';
 import * as webhooks from './commands/webhooks';
 import * as worker from './commands/worker';
-import { CliError, isParseArgsError, rootMessage } from './errors';
+import { CliError, isParseArgsError, parseArgsMessage, rootMessage, UsageError } from './errors';
+import { printable } from '../support/printable';
 import { START_OPTIONS_USAGE } from './start';
 
 const USAGE = `vidflow: durable text-to-video on Temporal
 
 Usage:
   vidflow run "<prompt>" [--yes] [start options]   the whole job: server, worker, plan, approval, video
-  vidflow worker                                    run a worker (needs REPLICATE_API_TOKEN)
+  vidflow worker [--offline]                        run a worker (needs REPLICATE_API_TOKEN; --offline: emulators)
   vidflow start "<prompt>" [start options] [--json] start a run and return
   vidflow status <id> [--json]                      where a run is
   vidflow watch <id>                                live per-scene progress
@@ -51,6 +52,7 @@ Usage:
   vidflow webhooks                                  receive Replicate's webhooks (VIDFLOW_WEBHOOK_URL)
 
 ${START_OPTIONS_USAGE}
+\`vidflow <command> --help\` shows a command's own usage.
 Configuration: environment or .env (see .env.example). DEBUG=1 for detail.`;
 
 /** In the order of the usage above. */
@@ -82,10 +84,25 @@ export async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!command) throw new CliError(`unknown command "${name}"\n\n${USAGE}`, 2);
+  if (!command) throw new CliError(`unknown command "${printable(name)}"\n\n${USAGE}`, 2);
+  if (asksForHelp(args)) {
+    process.stdout.write(command.usage + '\n');
+    return 0;
+  }
   // Read once, and only by a command that needs it: `stitch` runs without any configuration.
   let cfg: Config | undefined;
-  return command.run(() => (cfg ??= loadConfig()), args);
+  try {
+    return await command.run(() => (cfg ??= loadConfig()), args);
+  } catch (e) {
+    if (isParseArgsError(e)) throw new UsageError(`${parseArgsMessage(e, command.usage)}\n\n${command.usage}`);
+    throw e;
+  }
+}
+
+/** `--help` or `-h` anywhere before `--` (after it, they are a prompt's words). */
+function asksForHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
 }
 
 /** What a command threw, as a message on standard error; returns the exit code. */
@@ -94,12 +111,16 @@ export function reportError(e: unknown): number {
     err(`vidflow: ${e.message}`);
     return e.exitCode;
   }
-  if (e instanceof ConfigError || e instanceof WorkerConfigError || isParseArgsError(e)) {
+  if (isParseArgsError(e)) {
+    err(`vidflow: ${parseArgsMessage(e)}`);
+    return 2;
+  }
+  if (e instanceof ConfigError || e instanceof WorkerConfigError) {
     err(`vidflow: ${e.message}`);
     return 2;
   }
   if (e instanceof WorkflowNotFoundError) {
-    err(`vidflow: no such run: ${e.workflowId}`);
+    err(`vidflow: no run "${printable(e.workflowId)}": \`vidflow list\` shows the runs`);
     return 1;
   }
   err(`vidflow: ${rootMessage(e)}`);

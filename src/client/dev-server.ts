@@ -7,6 +7,7 @@
 import { Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import { VIDEO_STAGE, VIDFLOW_CHAT } from '../shared/names';
 import { findTemporalBinary, installHint } from './temporal-binary';
@@ -14,8 +15,28 @@ import { findTemporalBinary, installHint } from './temporal-binary';
 export const STATE_DIR = resolve(process.env.VIDFLOW_STATE_DIR ?? '.vidflow');
 const PID_FILE = resolve(STATE_DIR, 'dev-server.pid');
 
+/**
+ * False at once when nothing listens at `address` (connection refused); the SDK's connect would
+ * retry until its timeout, seconds a first `vidflow run` spends before it starts the dev server.
+ */
+function tcpListens(address: string, timeoutMs: number): Promise<boolean> {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address);
+  if (!m) return Promise.resolve(true); // not host:port: let the SDK judge it
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: m[1], port: Number(m[2]) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(true));
+    socket.once('connect', () => done(true));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code !== 'ECONNREFUSED'));
+  });
+}
+
 /** True when a Temporal frontend answers at `address` within `timeoutMs`. */
 export async function serverAnswers(address: string, timeoutMs = 2000): Promise<boolean> {
+  if (!(await tcpListens(address, timeoutMs))) return false;
   try {
     const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
     try {

@@ -13,10 +13,11 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import { estimateCostUsd } from '../shared/models';
 import { VIDEO_STAGE, WORKFLOW_TYPE } from '../shared/names';
-import { describeZodError, PipelineInputSchema } from '../shared/schemas';
+import { ASPECT_RATIOS, describeZodError, MAX_SCENES, PipelineInputSchema } from '../shared/schemas';
 import type { PipelineInput, PipelineInputArgs } from '../shared/schemas';
 import type { videoPipeline } from '../workflows';
 import { CliError } from './errors';
+import { withStageAttribute } from './stage-attribute';
 
 export const START_OPTIONS = {
   scenes: { type: 'string' },
@@ -103,7 +104,7 @@ export function inputFromFlags(prompt: string | undefined, flags: StartFlags): P
     ...(flags['worker-timeout'] !== undefined ? { workerTimeout: flags['worker-timeout'] } : {}),
   };
   const parsed = PipelineInputSchema.safeParse(raw);
-  if (!parsed.success) throw new CliError(`invalid input: ${describeZodError(parsed.error)}`, 2);
+  if (!parsed.success) throw new CliError(describeInFlags(parsed.error, flags), 2);
   const cost = estimateCostUsd(parsed.data.model, parsed.data.scenes, parsed.data.sceneSeconds);
   if (parsed.data.maxCostUsd !== undefined && cost > parsed.data.maxCostUsd) {
     throw new CliError(
@@ -112,6 +113,40 @@ export function inputFromFlags(prompt: string | undefined, flags: StartFlags): P
     );
   }
   return parsed.data;
+}
+
+/** The workflow input's fields by the flag a person types for them. */
+const FLAGS: Record<string, { flag: keyof StartFlags; expects: string }> = {
+  scenes: { flag: 'scenes', expects: `a whole number from 1 to ${MAX_SCENES}` },
+  sceneSeconds: { flag: 'seconds', expects: '5 or 10' },
+  aspectRatio: { flag: 'aspect', expects: `one of ${ASPECT_RATIOS.join(', ')}` },
+  transitionSeconds: { flag: 'transition', expects: 'a number of seconds from 0 to 2, shorter than a scene' },
+  maxCostUsd: { flag: 'max-cost', expects: 'a positive amount in US dollars' },
+  approvalTimeout: { flag: 'approval-timeout', expects: 'a duration of at least 1s, such as 15m or 24h' },
+  workerTimeout: { flag: 'worker-timeout', expects: 'a duration of at least 1s, such as 30s or 2m' },
+};
+
+/**
+ * The schema's complaints in the words of the command line: `--seconds must be 5 or 10, got "7"`,
+ * not `sceneSeconds: Invalid input`. One line per flag.
+ */
+export function describeInFlags(error: z.ZodError, flags: StartFlags): string {
+  const lines = new Set<string>();
+  for (const issue of error.issues) {
+    const field = String(issue.path[0] ?? '');
+    const known = FLAGS[field];
+    if (known) {
+      const given = flags[known.flag];
+      lines.add(`--${known.flag} must be ${known.expects}${typeof given === 'string' ? `, got "${given}"` : ''}`);
+    } else if (field === 'model') {
+      lines.add(`--model: ${issue.message}`);
+    } else if (field === 'prompt') {
+      lines.add(`the ${issue.message}: vidflow start "<prompt>"`);
+    } else {
+      lines.add(issue.message);
+    }
+  }
+  return `invalid input: ${[...lines].join('; ')}`;
 }
 
 export function newWorkflowId(): string {
@@ -142,8 +177,13 @@ export async function startRun(
   cfg: Config,
   input: PipelineInput,
   workflowId?: string,
+  log: (line: string) => void = () => undefined,
 ): Promise<Started> {
   const id = workflowIdFromFlag(workflowId) ?? newWorkflowId();
+  return withStageAttribute(cfg, () => startOnce(client, cfg, input, id), log);
+}
+
+async function startOnce(client: Client, cfg: Config, input: PipelineInput, id: string): Promise<Started> {
   try {
     const handle = await client.workflow.start<typeof videoPipeline>(WORKFLOW_TYPE, {
       workflowId: id,
@@ -159,6 +199,8 @@ export async function startRun(
         `**Estimated cost:** $${estimateCostUsd(input.model, input.scenes, input.sceneSeconds).toFixed(2)}`,
       ].join('\n'),
       typedSearchAttributes: [{ key: VIDEO_STAGE, value: 'planning' }],
+      // In the memo too: `vidflow list` shows it, and a list carries memos but not the summary.
+      memo: { prompt: summaryOf(input.prompt) },
     });
     return { handle, existed: false };
   } catch (err) {

@@ -52,3 +52,9 @@ export async function redoScene(handle: Handle, scene: string | undefined, promp
   if (!args.success) throw new CliError(`redo refused: ${describeZodError(args.error)}`, 2);
   return refusedAsCliError('redo', () => handle.executeUpdate(redoSceneUpdate, { args: [args.data] }));
 }
+
+/** What a rejection discards: the person's edits to the rejected plan (the planner starts again). */
+export function discardedEditsNote(edited: number[]): string {
+  const many = edited.length > 1;
+  return `note: your edit${many ? 's' : ''} to scene${many ? 's' : ''} ${edited.join(', ')} ${many ? 'do' : 'does'} not carry over: the new plan is made from the prompt and your feedback`;
+}

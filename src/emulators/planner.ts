@@ -187,9 +187,42 @@ export interface PlanOptions {
   countDelta?: number;
 }
 
+export interface Replan {
+  /** The idea of the first request, as the person wrote it. */
+  original: string;
+  feedback: string;
+}
+
+/**
+ * A re-plan after a rejection, as vidflow's plan activity asks for one: the first user message
+ * holds the idea, the model's previous plan follows as JSON, and the last user message carries
+ * the reviewer's feedback. A model keeps the idea and applies the feedback; so does this one,
+ * instead of illustrating the feedback message itself.
+ */
+export function replanOf(userText: string, allText: string): Replan | undefined {
+  const m = /\b(?:rejected|feedback)\b[\s\S]*?\bfeedback\s*:\s*([\s\S]+?)\s*(?:\n\s*make a new plan\b[\s\S]*)?$/i.exec(
+    userText,
+  );
+  const feedback = m?.[1]?.trim();
+  if (!feedback) return undefined;
+  const at = allText.lastIndexOf(userText);
+  if (at <= 0) return undefined;
+  const lines = allText.slice(0, at).split('\n');
+  // The rejected plan (the assistant's JSON answer) sits between the idea and the feedback.
+  while (lines.length > 0 && (lines.at(-1)!.trim() === '' || /^\s*[{[]/.test(lines.at(-1)!))) lines.pop();
+  // Leading instruction lines (the system prompt) are not the idea.
+  const isInstruction = (l: string) => /\bJSON\b|scene prompts|\byou are\b|text-to-video/i.test(l);
+  while (lines.length > 1 && isInstruction(lines[0]!)) lines.shift();
+  const original = lines.join('\n').trim();
+  return original ? { original, feedback } : undefined;
+}
+
 /** The plan object the emulated model "writes". */
 export function makePlan(opts: PlanOptions): unknown {
-  const subject = extractSubject(opts.userText);
+  const replan = replanOf(opts.userText, opts.instructions);
+  const subject = replan
+    ? `${extractSubject(replan.original)}, reworked as asked: ${clean(replan.feedback)}`
+    : extractSubject(opts.userText);
   const defaultCount = sceneCountFromText(opts.userText) ?? sceneCountFromText(opts.instructions) ?? DEFAULT_SCENES;
   const countDelta = opts.countDelta ?? 0;
   if (!opts.schema) {

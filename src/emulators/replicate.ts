@@ -957,6 +957,7 @@ export class ReplicateEmulator {
         height,
         fps: this.config.fps,
         scene: p.scene,
+        prompt: typeof p.input.prompt === 'string' ? p.input.prompt : undefined,
       });
       // A failed render must not poison the cache.
       void clip.catch(() => this.clips.delete(key));

@@ -1,11 +1,15 @@
 /**
  * Synthetic clips made by ffmpeg: one solid colour per scene with a moving box, so a stitched
- * video's scene order can be checked by sampling pixel colours. Used by the emulators (offline
- * mode), the tests and the benchmarks; never in the production path.
+ * video's scene order can be checked by sampling pixel colours. Given the prompt, the card also
+ * shows its scene and first words (./card-caption.ts) in the upper part of the frame, so an
+ * offline video shows which prompt made which scene. Used by the emulators (offline mode), the
+ * tests and the benchmarks; never in the production path.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, rename } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { cardCaption } from './card-caption';
 
 /** Distinct, saturated colours that survive H.264 and a cross-fade: scene N gets SCENE_COLORS[(N-1) % len]. */
 const SCENE_COLORS = [
@@ -30,6 +34,55 @@ export interface TestClipOptions {
   pixFmt?: string;
   /** Extra output args, e.g. ['-metadata:s:v', 'rotate=90']. */
   extraArgs?: string[];
+  /** The prompt the clip stands for: its scene and first words are drawn on the card (when a font is found). */
+  prompt?: string;
+}
+
+/**
+ * Fonts the setup installs (Debian's fonts-dejavu-core, scripts/setup.sh) or other systems ship.
+ * VIDFLOW_CARD_FONT names another, or `none`. Without one, cards carry no text: colours alone.
+ */
+const FONT_CANDIDATES = [
+  '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf',
+  '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+  '/usr/share/fonts/dejavu/DejaVuSans.ttf',
+  '/usr/share/fonts/TTF/DejaVuSans.ttf',
+  '/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf',
+  '/System/Library/Fonts/Supplemental/Arial.ttf',
+  '/Library/Fonts/Arial.ttf',
+];
+
+let hasDrawtext: boolean | undefined;
+
+/** A font file, when ffmpeg can draw text (drawtext needs libfreetype); undefined otherwise. */
+export function captionFont(): string | undefined {
+  const chosen = process.env.VIDFLOW_CARD_FONT;
+  if (chosen === 'none') return undefined;
+  const font = [chosen, ...FONT_CANDIDATES].find((f): f is string => !!f && !f.includes("'") && existsSync(f));
+  if (!font) return undefined;
+  hasDrawtext ??= /\bdrawtext\b/.test(
+    spawnSync('ffmpeg', ['-hide_banner', '-filters'], { encoding: 'utf8' }).stdout ?? '',
+  );
+  return hasDrawtext ? font : undefined;
+}
+
+/** drawtext reading the caption from a file: a prompt's quotes, colons and % are never parsed. */
+function drawCaption(font: string, textFile: string, width: number, height: number): string {
+  // 34 characters a line fit the width; below the moving box, clear of the top-left corner tests sample.
+  const size = Math.max(10, Math.round(Math.min(height / 18, width / 22)));
+  return [
+    `drawtext=fontfile='${font}'`,
+    `textfile='${textFile}'`,
+    'expansion=none',
+    'fontcolor=white',
+    `fontsize=${size}`,
+    `line_spacing=${Math.round(size / 3)}`,
+    'box=1',
+    'boxcolor=black@0.45',
+    `boxborderw=${Math.round(size / 2)}`,
+    'x=(w-text_w)/2',
+    `y=h-text_h-${Math.round(height / 16)}`,
+  ].join(':');
 }
 
 export function sceneColor(scene: number): (typeof SCENE_COLORS)[number] {
@@ -46,6 +99,11 @@ export async function makeTestClip(opts: TestClipOptions): Promise<string> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.part-${process.pid}.mp4`;
   const box = Math.max(8, Math.round(height / 6));
+  const font = opts.prompt !== undefined ? captionFont() : undefined;
+  const textFile = `${path}.caption-${process.pid}.txt`;
+  const caption = font && !textFile.includes("'") ? cardCaption(opts.prompt ?? '') : '';
+  if (caption) await writeFile(textFile, caption);
+  const boxFilter = `drawbox=x='mod(t*${width / 2},${width - box})':y=${Math.round(height / 2 - box / 2)}:w=${box}:h=${box}:color=white:t=fill`;
   const args = [
     '-hide_banner',
     '-loglevel',
@@ -57,7 +115,7 @@ export async function makeTestClip(opts: TestClipOptions): Promise<string> {
     `color=c=${hex(sceneColor(scene).rgb)}:s=${width}x${height}:r=${fps}:d=${seconds}`,
     ...(withAudio ? ['-f', 'lavfi', '-i', `sine=frequency=${220 * scene}:sample_rate=48000:duration=${seconds}`] : []),
     '-vf',
-    `drawbox=x='mod(t*${width / 2},${width - box})':y=${Math.round(height / 2 - box / 2)}:w=${box}:h=${box}:color=white:t=fill`,
+    caption && font ? `${boxFilter},${drawCaption(font, textFile, width, height)}` : boxFilter,
     '-c:v',
     'libx264',
     '-preset',
@@ -70,13 +128,17 @@ export async function makeTestClip(opts: TestClipOptions): Promise<string> {
     '+faststart',
     tmp,
   ];
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}: ${stderr}`))));
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}: ${stderr}`))));
+    });
+  } finally {
+    if (caption) await rm(textFile, { force: true });
+  }
   await rename(tmp, path);
   return path;
 }

@@ -30,7 +30,7 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
 }
 
 /** Short excerpt of a provider's error body: enough to act on, never a whole HTML page. */
-function excerpt(text: string, max = 300): string {
+export function excerpt(text: string, max = 300): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }

@@ -93,7 +93,11 @@ export function describeZodError(err: z.ZodError): string {
 
 // ---- plan -------------------------------------------------------------------------------------
 
-const PlannerSchema = z.enum(['openai', 'fallback']);
+/**
+ * Who made the plan: OpenAI, the plain split (`fallback`), or the bundled emulator of OpenAI in
+ * offline mode (`emulated`: no model was asked, and the reviewer is told so).
+ */
+export const PlannerSchema = z.enum(['openai', 'fallback', 'emulated']);
 export type Planner = z.infer<typeof PlannerSchema>;
 
 export const PlanSchema = z.object({

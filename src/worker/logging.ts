@@ -5,6 +5,7 @@
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { LogEntry, LogLevel } from '@temporalio/worker';
+import { printableLines } from '../support/printable';
 
 const installed = { done: false };
 const NO_WORKFLOWS_WARNING = 'No workflows registered, not polling for workflow tasks';
@@ -32,7 +33,8 @@ export function formatEntry(entry: LogEntry, format: 'text' | 'json'): string {
   // `error`: a person reading text needs it on the same line.
   const error = meta.error instanceof Error ? meta.error.message : typeof meta.error === 'string' ? meta.error : '';
   const reason = error ? `: ${error.length > 200 ? `${error.slice(0, 200)}…` : error}` : '';
-  return `[${clock(entry.timestampNanos)}]${level}${where} ${entry.message}${reason}`;
+  // A prompt or a provider's error text reaches the log: escape what a terminal would act on.
+  return printableLines(`[${clock(entry.timestampNanos)}]${level}${where} ${entry.message}${reason}`);
 }
 
 /** Installs the process-wide Temporal Runtime with our logger; safe to call more than once. */

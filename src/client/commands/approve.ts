@@ -1,12 +1,16 @@
 /**
  * `vidflow approve <id>`: approves the plan (clips are generated, and paid for, from here on) or,
- * with --review-result, the stitched video. A signal: it is delivered even while no worker runs.
+ * with --review-result, the stitched video. The approval is a signal, which a workflow cannot
+ * refuse: sent in the wrong stage it would be acknowledged and then ignored. So the stage is
+ * checked first (from the worker, or from the server's record when none runs), and an approval
+ * the run cannot take now is refused with the reason and exit 1.
  */
 import { parseArgs } from 'node:util';
 import { approveSignal } from '../../shared/messages';
-import { runHandle } from '../connection';
+import { CliError } from '../errors';
+import { findRun, refuseIfEnded, whereIs } from '../run-lookup';
 import type { ConfigLoader } from './command';
-import { out, workflowIdArg } from './command';
+import { err, out, workflowIdArg } from './command';
 
 export const usage = `usage: vidflow approve <id>   approve its plan (or, in review, its video)`;
 
@@ -14,7 +18,21 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
   const cfg = config();
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
   const id = workflowIdArg(positionals, usage);
-  await (await runHandle(cfg, id)).signal(approveSignal);
-  out(`approved: ${id}`);
+  const found = await findRun(cfg, id);
+  await refuseIfEnded(found, 'approve');
+  const where = await whereIs(found);
+  const stage = where.status.stage;
+  if (stage === 'planning') {
+    throw new CliError(
+      `run ${id} is still being planned: there is no plan to approve yet. \`vidflow watch ${id}\` shows when it is ready.` +
+        (where.notice ? `\n${where.notice}` : ''),
+    );
+  }
+  if (stage !== 'awaiting_approval' && stage !== 'reviewing_result') {
+    throw new CliError(`run ${id} is ${stage}: nothing awaits approval (its plan was approved already)`);
+  }
+  await found.handle.signal(approveSignal);
+  out(`approved: ${id} (${stage === 'awaiting_approval' ? 'the plan: clips are generated now' : 'the video'})`);
+  if (where.notice) err(`${where.notice} The approval is recorded and takes effect then.`);
   return 0;
 }

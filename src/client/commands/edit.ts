@@ -3,7 +3,9 @@
  * result) is reviewed. An update: the workflow's refusal comes back at once (src/client/steer.ts).
  */
 import { parseArgs } from 'node:util';
-import { runHandle } from '../connection';
+import { printable } from '../../support/printable';
+import { UsageError } from '../errors';
+import { findRun, refuseIfEnded, requireWorker } from '../run-lookup';
 import { editScene } from '../steer';
 import type { ConfigLoader } from './command';
 import { out, workflowIdArg } from './command';
@@ -17,8 +19,14 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
     options: { scene: { type: 'string' }, prompt: { type: 'string' } },
     allowPositionals: true,
   });
-  const handle = await runHandle(cfg, workflowIdArg(positionals, usage));
-  const scene = await editScene(handle, values.scene, values.prompt);
-  out(`scene ${scene.index}: ${scene.prompt}`);
+  const id = workflowIdArg(positionals, usage);
+  if (values.scene === undefined)
+    throw new UsageError(`--scene N is required: the scene to change (from 1)\n\n${usage}`);
+  if (values.prompt === undefined) throw new UsageError(`--prompt "..." is required: the scene's new text\n\n${usage}`);
+  const found = await findRun(cfg, id);
+  await refuseIfEnded(found, 'edit');
+  await requireWorker(found, 'an edit');
+  const scene = await editScene(found.handle, values.scene, values.prompt);
+  out(`scene ${scene.index}: ${printable(scene.prompt)}`);
   return 0;
 }

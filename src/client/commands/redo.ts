@@ -3,7 +3,8 @@
  * generates one scene again (paid) and stitches again; the other clips are kept.
  */
 import { parseArgs } from 'node:util';
-import { runHandle } from '../connection';
+import { UsageError } from '../errors';
+import { findRun, refuseIfEnded, requireWorker } from '../run-lookup';
 import { redoScene } from '../steer';
 import type { ConfigLoader } from './command';
 import { out, workflowIdArg } from './command';
@@ -17,8 +18,12 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
     options: { scene: { type: 'string' }, prompt: { type: 'string' } },
     allowPositionals: true,
   });
-  const handle = await runHandle(cfg, workflowIdArg(positionals, usage));
-  const r = await redoScene(handle, values.scene, values.prompt);
+  const id = workflowIdArg(positionals, usage);
+  if (values.scene === undefined) throw new UsageError(`--scene N is required: the scene to redo (from 1)\n\n${usage}`);
+  const found = await findRun(cfg, id);
+  await refuseIfEnded(found, 'redo');
+  await requireWorker(found, 'a redo');
+  const r = await redoScene(found.handle, values.scene, values.prompt);
   out(`scene ${r.index} will be generated again; estimated cost now $${r.estimatedCostUsd.toFixed(2)}`);
   return 0;
 }

@@ -5,7 +5,10 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { parseArgs } from 'node:util';
 import type { PipelineResult } from '../../shared/schemas';
-import { runHandle } from '../connection';
+import { printable } from '../../support/printable';
+import { findRun } from '../run-lookup';
+import { recordedStage } from '../run-record';
+import { noWorkerNotice, workerPolls } from '../worker-presence';
 import { downloadResult, downloadTarget } from '../download-result';
 import { CliError, rootMessage } from '../errors';
 import type { ConfigLoader } from './command';
@@ -35,7 +38,17 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
   }
   // Before waiting for the run: a refusal after a ten-minute wait would waste the wait.
   if (values.download) downloadTarget(id, values.out, values.force);
-  const handle = await runHandle(cfg, id);
+  const found = await findRun(cfg, id);
+  const handle = found.handle;
+  // Waiting is what this command does; waiting in silence for a worker that is not there is not.
+  if (found.desc.status.name === 'RUNNING') {
+    const stage = recordedStage(found.desc);
+    const polls = await workerPolls(found.client, found.desc.taskQueue);
+    err(
+      `waiting for run ${printable(id)} to end (stage ${stage}${stage === 'awaiting_approval' || stage === 'reviewing_result' ? `: it waits for \`vidflow approve ${printable(id)}\`` : ''})` +
+        (polls ? ' …' : `; ${noWorkerNotice(found.desc.taskQueue, 'none')}`),
+    );
+  }
   let result: PipelineResult;
   try {
     result = await handle.result();
