@@ -259,21 +259,19 @@ test('offline session: start with no worker, worker --offline, edit, reject, app
 });
 
 test("the redo is visible: scene 2's card in the downloaded video carries the redo's prompt", async (t) => {
-  async (t) => {
-    if (!captionFont())
-      return t.skip('no font for drawtext on this machine (scripts/setup.sh installs fonts-dejavu-core)');
-    assert.ok(video, 'the session above downloaded the video');
-    // The redo's prompt was the emulator's 3rd distinct one (3rd colour); the first take's, the 2nd.
-    const { toExpected, toStale } = await compareCaption(
-      video,
-      7.0,
-      '2/2',
-      { prompt: 'a dog on a skateboard', color: 3 },
-      { prompt: round2Scenes[1]!, color: 2 },
-    );
-    assert.ok(
-      toExpected < 6 && toStale > toExpected + 3,
-      `scene 2 caption: ${toExpected.toFixed(1)} vs the first take's ${toStale.toFixed(1)}`,
-    );
-  },
-);
+  if (!captionFont())
+    return t.skip('no font for drawtext on this machine (scripts/setup.sh installs fonts-dejavu-core)');
+  assert.ok(video, 'the session above downloaded the video');
+  // The redo's prompt was the emulator's 3rd distinct one (3rd colour); the first take's, the 2nd.
+  const { toExpected, toStale } = await compareCaption(
+    video,
+    7.0,
+    '2/2',
+    { prompt: 'a dog on a skateboard', color: 3 },
+    { prompt: round2Scenes[1]!, color: 2 },
+  );
+  assert.ok(
+    toExpected < 6 && toStale > toExpected + 3,
+    `scene 2 caption: ${toExpected.toFixed(1)} vs the first take's ${toStale.toFixed(1)}`,
+  );
+});
