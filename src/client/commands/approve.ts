@@ -3,10 +3,14 @@
  * with --review-result, the stitched video. The approval is a signal, which a workflow cannot
  * refuse: sent in the wrong stage it would be acknowledged and then ignored. So the stage is
  * checked first (from the worker, or from the server's record when none runs), and an approval
- * the run cannot take now is refused with the reason and exit 1.
+ * the run cannot take now is refused with the reason and exit 1. With a worker running it goes as
+ * the `approveRun` update, whose validator refuses it atomically if the stage changed meanwhile;
+ * without one, as the signal, which the run takes once a worker returns.
  */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { parseArgs } from 'node:util';
-import { approveSignal } from '../../shared/messages';
+import { approveSignal, approveUpdate } from '../../shared/messages';
 import { CliError } from '../errors';
 import { findRun, refuseIfEnded, whereIs } from '../run-lookup';
 import type { ConfigLoader } from './command';
@@ -31,8 +35,28 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
   if (stage !== 'awaiting_approval' && stage !== 'reviewing_result') {
     throw new CliError(`run ${id} is ${stage}: nothing awaits approval (its plan was approved already)`);
   }
-  await found.handle.signal(approveSignal);
+  if (where.notice) {
+    // No worker to answer an update: the signal is recorded in the history and taken when one runs.
+    await found.handle.signal(approveSignal);
+  } else {
+    await approveByUpdate(found.handle, id);
+  }
   out(`approved: ${id} (${stage === 'awaiting_approval' ? 'the plan: clips are generated now' : 'the video'})`);
   if (where.notice) err(`${where.notice} The approval is recorded and takes effect then.`);
   return 0;
+}
+
+async function approveByUpdate(handle: WorkflowHandle, id: string): Promise<void> {
+  try {
+    await handle.executeUpdate(approveUpdate);
+  } catch (e) {
+    if (!(e instanceof WorkflowUpdateFailedError)) throw e;
+    const reason = e.cause instanceof Error ? e.cause.message : e.message;
+    // A run started before the update existed has no handler for it: the signal still works there.
+    if (/no (registered )?handler/i.test(reason)) {
+      await handle.signal(approveSignal);
+      return;
+    }
+    throw new CliError(`run ${id} refused the approval: ${reason}`);
+  }
 }
