@@ -33,7 +33,16 @@ export interface MediaInfo {
   width: number;
   height: number;
   fps: number;
+  /**
+   * False when the stream's average rate differs from its base rate (variable frame rate, or
+   * timestamps the container does not account for): such a clip goes through the fps filter.
+   */
+  constantFrameRate: boolean;
+  /** Frames the container declares (`nb_frames`), when it does (MP4 does, Matroska does not). */
+  frames?: number;
   pixFmt: string;
+  /** Sample aspect ratio as ffprobe prints it (`1:1`; `0:1` or `unknown` when not set). */
+  sar: string;
   hasAudio: boolean;
   /** Display rotation in degrees, normalised to 0, 90, 180 or 270 (ffprobe's display-matrix value). */
   rotation: number;
@@ -193,7 +202,9 @@ export async function probe(path: string): Promise<MediaInfo> {
   const width = positive(video.width);
   const height = positive(video.height);
   const durationSeconds = positive(video.duration) ?? positive(data.format.duration);
-  const fps = parseRate(video.avg_frame_rate) || parseRate(video.r_frame_rate);
+  const avgRate = parseRate(video.avg_frame_rate);
+  const baseRate = parseRate(video.r_frame_rate);
+  const fps = avgRate || baseRate;
   if (!width || !height || !durationSeconds || !(fps > 0)) {
     throw new ProbeError(
       `${path} has no usable video (size ${video.width}x${video.height}, duration ${durationSeconds}, fps ${fps})`,
@@ -206,7 +217,10 @@ export async function probe(path: string): Promise<MediaInfo> {
     width,
     height,
     fps,
+    constantFrameRate: avgRate > 0 && baseRate > 0 && Math.abs(avgRate - baseRate) < 1e-3,
+    ...(positive(video.nb_frames) ? { frames: Math.round(positive(video.nb_frames)!) } : {}),
     pixFmt: String(video.pix_fmt ?? 'unknown'),
+    sar: String(video.sample_aspect_ratio ?? 'unknown'),
     hasAudio: data.streams.some((s) => s.codec_type === 'audio'),
     rotation: rotationOf(video),
     sizeBytes,
