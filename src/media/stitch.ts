@@ -13,6 +13,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { FfmpegRunError, ProbeError, probe, runFfmpeg } from './ffmpeg';
 import { planStitch } from './stitch-graph';
 import { DEFAULT_FADE_SECONDS } from './stitch-format';
+import type { StitchPlan } from './stitch-format';
 
 export { planStitch } from './stitch-graph';
 export { DEFAULT_FADE_SECONDS, displaySize, rateString } from './stitch-format';
@@ -85,6 +86,20 @@ const MUXER_ARGS: readonly string[] = [
   '-f',
   'mp4',
 ];
+
+/** Everything after the graph: maps, encoders, rate and muxer. Exported for the bench. */
+export function outputArgs(plan: StitchPlan): string[] {
+  return [
+    ...plan.maps,
+    ...VIDEO_ENCODER_ARGS,
+    ...(plan.hasAudio ? AUDIO_ENCODER_ARGS : ['-an']),
+    // concat marks its output variable-rate when its pieces' declared rates differ (xfade's and a
+    // body's may): without -r, ffmpeg 5.1 would fall back to 25 fps.
+    '-r',
+    plan.fps,
+    ...MUXER_ARGS,
+  ];
+}
 
 export interface StitchOptions {
   inputs: string[];
@@ -190,16 +205,7 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
     await runFfmpeg({
       inputs: opts.inputs,
       filterComplex: plan.filterComplex,
-      outputOptions: [
-        ...plan.maps,
-        ...VIDEO_ENCODER_ARGS,
-        ...(plan.hasAudio ? AUDIO_ENCODER_ARGS : ['-an']),
-        // concat marks its output variable-rate when its pieces' declared rates differ (xfade's
-        // and a body's may): without -r, ffmpeg 5.1 would fall back to 25 fps.
-        '-r',
-        plan.fps,
-        ...MUXER_ARGS,
-      ],
+      outputOptions: outputArgs(plan),
       output: tmp,
       expectedDurationSeconds: plan.outputDurationSeconds,
       ...(opts.signal ? { signal: opts.signal } : {}),
