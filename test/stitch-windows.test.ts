@@ -35,6 +35,8 @@ const info = (over: Partial<MediaInfo> = {}): MediaInfo => ({
   height: 1080,
   fps: 24,
   constantFrameRate: true,
+  declaredRate: '24/1',
+  timeBase: '1/12288',
   frames: 120,
   pixFmt: 'yuv420p',
   sar: '1:1',
@@ -96,7 +98,7 @@ describe('planStitch', () => {
       assert.deepEqual(clipChain(plan, 2), ['setpts', 'split'], what);
     }
     // A faster clip raises the output rate: then the others are the odd ones.
-    const faster = planStitch([info(), info({ fps: 30, frames: 150 }), info()]);
+    const faster = planStitch([info(), info({ fps: 30, declaredRate: '30/1', frames: 150 }), info()]);
     assert.equal(faster.fps, '30');
     assert.deepEqual(clipChain(faster, 1), ['setpts', 'split']);
     assert.deepEqual(clipChain(faster, 0), ['setpts', 'fps', 'split']);

@@ -38,6 +38,9 @@ export interface MediaInfo {
    * timestamps the container does not account for): such a clip goes through the fps filter.
    */
   constantFrameRate: boolean;
+  /** `r_frame_rate` and `time_base` as ffprobe prints them (`24/1`, `1/12288`): what the decoder announces to filters. */
+  declaredRate: string;
+  timeBase: string;
   /** Frames the container declares (`nb_frames`), when it does (MP4 does, Matroska does not). */
   frames?: number;
   pixFmt: string;
@@ -218,6 +221,8 @@ export async function probe(path: string): Promise<MediaInfo> {
     height,
     fps,
     constantFrameRate: avgRate > 0 && baseRate > 0 && Math.abs(avgRate - baseRate) < 1e-3,
+    declaredRate: String(video.r_frame_rate ?? 'unknown'),
+    timeBase: String(video.time_base ?? 'unknown'),
     ...(positive(video.nb_frames) ? { frames: Math.round(positive(video.nb_frames)!) } : {}),
     pixFmt: String(video.pix_fmt ?? 'unknown'),
     sar: String(video.sample_aspect_ratio ?? 'unknown'),
@@ -239,6 +244,8 @@ function lastMeaningfulLine(text: string): string {
 export interface RunFfmpegOptions {
   /** Input files, in `[i:v]` order. */
   inputs: string[];
+  /** Options given before each input (`-threads 2`). */
+  inputOptions?: string[];
   /** One `-filter_complex` graph. */
   filterComplex?: string;
   /** Everything between the graph and the output file: `-map`, codecs, muxer flags. */
@@ -264,7 +271,10 @@ export async function runFfmpeg(opts: RunFfmpegOptions): Promise<void> {
   if (signal?.aborted) throw abortReason(signal);
 
   const cmd = ffmpeg({ stdoutLines: 200 });
-  for (const input of opts.inputs) cmd.input(fileArg(input));
+  for (const input of opts.inputs) {
+    cmd.input(fileArg(input));
+    if (opts.inputOptions?.length) cmd.inputOptions(...opts.inputOptions);
+  }
   if (opts.filterComplex) cmd.complexFilter(opts.filterComplex);
   // Spread, never an array: see the header on fluent-ffmpeg's space splitting.
   // `-y` explicitly: fluent-ffmpeg adds it only for outputs it thinks are files, and `file:` fools it.

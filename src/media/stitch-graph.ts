@@ -62,11 +62,18 @@ export function planStitch(infos: MediaInfo[], opts: GraphOptions = {}): StitchP
   const hasAudio = infos.some((i) => i.hasAudio);
   /** The audio sample where frame f starts. */
   const sample = (f: number) => Math.round((f * AUDIO_RATE) / F);
+  const needs = infos.map((info, i) => clipNeeds(info, i, out));
+  // xfade refuses inputs whose timebase or declared frame rate differ. Clips that keep their own
+  // timing (no fps filter) and agree on it need nothing; otherwise both pieces of the window go
+  // through `fps` (a no-op on frames already at the rate). Only there: fps holds on to a frame,
+  // and the memory adds up at 1080p.
+  const timing = (i: number) => (needs[i]!.fps ? `fps ${fps}` : `${infos[i]!.declaredRate} ${infos[i]!.timeBase}`);
+  const sameTiming = (i: number) => timing(i - 1) === timing(i);
   // Cuts count frames, not timestamps: trim's times are rounded to the link's timebase, which at
-  // 1/F puts a "half a frame early" cut on either frame. Window pieces also get `fps` (a no-op on
-  // frames already at the rate) because xfade wants equal timebases and frame rates, and `format`
-  // so that the conversion to xfade's yuv444p is made here, on the window's frames only.
-  const windowPiece = (range: string) => `trim=${range},setpts=PTS-STARTPTS,fps=${fps},format=${PIX_FMT}`;
+  // 1/F puts a "half a frame early" cut on either frame. `format` makes the conversion to xfade's
+  // yuv444p (it has no yuv420p) happen here, on the window's frames only.
+  const windowPiece = (range: string, retime: boolean) =>
+    `trim=${range},setpts=PTS-STARTPTS,${retime ? `fps=${fps},` : ''}format=${PIX_FMT}`;
 
   const parts: string[] = [];
   const video: string[] = [];
@@ -81,24 +88,22 @@ export function planStitch(infos: MediaInfo[], opts: GraphOptions = {}): StitchP
         ? `${src}[${prefix}${pieces[0]}${i}]`
         : `${src},${filter}=${pieces.length}${pieces.map((p) => `[${prefix}${p}${i}]`).join('')}`;
 
-    parts.push(fan(`[${i}:v]${normalise(clipNeeds(info, i, out), out).join(',')}`, 'split', 'p'));
-    // xfade 5.1 waits forever for its second input when that one ends first in mid-transition, so
-    // the head is made exactly K+1 frames (cloning its last if the clip has fewer than expected)
-    // and the tail at most K+1 (K, plus one clone: xfade skips a timestamp when the fade ends on
-    // its first input's EOF; the clone prevents that and xfade drops it, so it is never shown).
+    parts.push(fan(`[${i}:v]${normalise(needs[i]!, out).join(',')}`, 'split', 'p'));
+    // xfade 5.1 waits forever for its second input when that one ends first in mid-transition:
+    // the head is made exactly K+1 frames (cloning its last should the clip have fewer than its
+    // header said), the tail at most K. The fade then ends on the tail's EOF and xfade passes
+    // the head's last frame through: the K+1 frames of progress 1 … 0 of the whole-clip chain.
     if (cut.head) {
-      parts.push(
-        `[ph${i}]${windowPiece(`end_frame=${k + 1}`)},tpad=stop_mode=clone:stop=${k + 1},trim=end_frame=${k + 1}[vh${i}]`,
-      );
+      const piece = windowPiece(`end_frame=${k + 1}`, !sameTiming(i));
+      parts.push(`[ph${i}]${piece},tpad=stop_mode=clone:stop=${k + 1},trim=end_frame=${k + 1}[vh${i}]`);
     }
     if (hasBody) {
       const start = cut.bodyStart > 0 ? `start_frame=${cut.bodyStart}:` : '';
       parts.push(`[pb${i}]trim=${start}end_frame=${cut.bodyEnd},setpts=PTS-STARTPTS[vb${i}]`);
     }
     if (cut.tail) {
-      parts.push(
-        `[pt${i}]${windowPiece(`start_frame=${count - k}:end_frame=${count}`)},trim=end_frame=${k},tpad=stop_mode=clone:stop=1[vt${i}]`,
-      );
+      const piece = windowPiece(`start_frame=${count - k}:end_frame=${count}`, !sameTiming(i + 1));
+      parts.push(`[pt${i}]${piece},trim=end_frame=${k}[vt${i}]`);
     }
 
     if (hasAudio) {
