@@ -8,7 +8,7 @@
  * the same windows; otherwise video only.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FfmpegRunError, ProbeError, probe, runFfmpeg } from './ffmpeg';
 import { planStitch } from './stitch-graph';
@@ -219,10 +219,12 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     // Only a playable file is renamed into place: the rename is what makes the video visible.
-    await probe(tmp).catch((err: unknown) => {
+    // The rename keeps the file as it is, so this probe also gives the result's figures.
+    const written = await probe(tmp).catch((err: unknown) => {
       throw new FfmpegRunError(`ffmpeg wrote an unreadable file: ${(err as Error).message}`, '', false);
     });
     await rename(tmp, output);
+    return { path: output, durationSeconds: written.durationSeconds, sizeBytes: written.sizeBytes };
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof FfmpegRunError) {
@@ -230,8 +232,6 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
     }
     throw err;
   }
-  const [st, info] = await Promise.all([stat(output), probe(output)]);
-  return { path: output, durationSeconds: info.durationSeconds, sizeBytes: st.size };
 }
 
 /** Removes temp files of earlier, interrupted stitches of the same output. */
