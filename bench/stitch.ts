@@ -41,7 +41,11 @@ const MOVIEPY_SPEC = 'moviepy==2.2.1';
 
 const root = resolve(__dirname, '..');
 const dir = join(tmpdir(), 'vidflow-bench-stitch');
+/** One line per ffmpeg run (through the wrapper): max RSS in KB, user and system CPU seconds. */
 const rssFile = join(dir, 'rss.txt');
+/** The same for a whole process tree (moviepy, the vidflow CLI), when one is measured. */
+const treeFile = join(dir, 'tree.txt');
+const TIME_FORMAT = '%M %U %S';
 
 /** The seed's recipe, moviepy 2.x names; everything else at moviepy's defaults. */
 const MOVIEPY_SCRIPT = `
@@ -144,30 +148,44 @@ async function ensureMoviepy(): Promise<{ path: string } | { skipped: string }> 
   }
 }
 
+/** Its process tree's CPU seconds and largest RSS go to treeFile; ffmpeg is its own (imageio-ffmpeg's). */
 async function runMoviepy(moviepy: string, inputs: string[], output: string): Promise<void> {
   await rm(output, { force: true });
-  const tree = join(dir, 'moviepy-rss.txt');
-  await exec('/usr/bin/time', ['-o', tree, '-f', '%M', 'python3', '-c', MOVIEPY_SCRIPT, output, ...inputs], {
+  await exec('/usr/bin/time', ['-o', treeFile, '-f', TIME_FORMAT, 'python3', '-c', MOVIEPY_SCRIPT, output, ...inputs], {
     ...process.env,
     PYTHONPATH: moviepy,
   });
-  await writeFile(rssFile, await readFile(tree, 'utf8'), { flag: 'a' });
+  await writeFile(rssFile, await readFile(treeFile, 'utf8'), { flag: 'a' });
 }
 
 // --- the runs ------------------------------------------------------------------------------------
 
 interface Run {
   seconds: number;
+  /** ffmpeg's max RSS (moviepy: its tree's largest process). */
   peakMb: number;
+  /** CPU seconds (user + system): of the whole process tree where one was measured, else of ffmpeg. */
+  cpu: number;
+}
+
+function parseTimes(text: string): { kb: number; cpu: number }[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number))
+    .filter((f) => f.length === 3 && f.every(Number.isFinite))
+    .map(([kb, user, sys]) => ({ kb: kb!, cpu: user! + sys! }));
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<Run> {
   await writeFile(rssFile, '');
+  await writeFile(treeFile, '');
   const t = process.hrtime.bigint();
   await fn();
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-  const kb = Math.max(0, ...(await readFile(rssFile, 'utf8')).split('\n').map(Number).filter(Number.isFinite));
-  return { seconds, peakMb: kb / 1024 };
+  const runs = parseTimes(await readFile(rssFile, 'utf8'));
+  const tree = parseTimes(await readFile(treeFile, 'utf8'));
+  const cpu = (tree.length ? tree : runs).reduce((a, r) => a + r.cpu, 0);
+  return { seconds, peakMb: Math.max(0, ...runs.map((r) => r.kb)) / 1024, cpu };
 }
 
 /** What stitchClips did before #17: probe, the whole-clip chain, the same encoder, probe the result. */
@@ -178,7 +196,8 @@ async function stitchWithChain(inputs: string[], output: string): Promise<void> 
 }
 
 function vidflowCli(inputs: string[], output: string): Promise<string> {
-  return exec(process.execPath, [join(root, 'bin', 'vidflow.js'), 'stitch', ...inputs, '--out', output]);
+  const cli = [process.execPath, join(root, 'bin', 'vidflow.js'), 'stitch', ...inputs, '--out', output];
+  return exec('/usr/bin/time', ['-o', treeFile, '-f', TIME_FORMAT, ...cli]);
 }
 
 const floor = (inputs: string[], plan: StitchPlan) =>
@@ -257,7 +276,10 @@ async function main(): Promise<void> {
   // Every ffmpeg run goes through /usr/bin/time so its max RSS is recorded; before ensureFfmpeg().
   if (existsSync('/usr/bin/time')) {
     const wrapper = join(dir, 'ffmpeg-timed.sh');
-    await writeFile(wrapper, `#!/bin/sh\nexec /usr/bin/time -a -o '${rssFile}' -f %M '${realFfmpegPath()}' "$@"\n`);
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\nexec /usr/bin/time -a -o '${rssFile}' -f '${TIME_FORMAT}' '${realFfmpegPath()}' "$@"\n`,
+    );
     await chmod(wrapper, 0o755);
     process.env.FFMPEG_PATH = wrapper;
   } else {
@@ -296,11 +318,12 @@ async function main(): Promise<void> {
       for (const v of variants) results.get(v.name)!.push(await timed(() => v.run(k)));
     }
     const med = (v: string) => median(results.get(v)?.map((r) => r.seconds) ?? [NaN]);
+    const cpu = (v: string) => median(results.get(v)?.map((r) => r.cpu) ?? [NaN]);
     const peak = (v: string) => Math.max(...(results.get(v)?.map((r) => r.peakMb) ?? [NaN]));
 
     console.log(`== ${name}: 3 clips x ${SECONDS} s ${W}x${H} ${FPS} fps (${set.about}) -> ${f2(D)} s`);
     console.log(
-      'run      | median s | runs                 | x realtime | peak MB | SSIM interior mean/min | windows mean/min | size MB',
+      'run      | median s | runs                 | x realtime | CPU s | peak MB | SSIM interior mean/min | windows mean/min | size MB',
     );
     const q = new Map<string, Quality>();
     for (const v of variants) {
@@ -317,18 +340,33 @@ async function main(): Promise<void> {
       } else if (v.name === 'moviepy') {
         size = f2((await stat(out('moviepy'))).size / 1024 / 1024);
       }
+      const runsText = rs.map((r) => f2(r.seconds)).join(', ');
       console.log(
-        `${v.name.padEnd(8)} | ${f2(med(v.name)).padStart(8)} | ${rs
-          .map((r) => f2(r.seconds))
-          .join(', ')
-          .padEnd(20)} | ` +
-          `${f2(med(v.name) / D).padStart(10)} | ${peak(v.name).toFixed(0).padStart(7)} | ${ssim.padEnd(22)} | ${windows.padEnd(16)} | ${size}`,
+        [
+          v.name.padEnd(8),
+          f2(med(v.name)).padStart(8),
+          runsText.padEnd(20),
+          f2(med(v.name) / D).padStart(10),
+          f2(cpu(v.name)).padStart(5),
+          peak(v.name).toFixed(0).padStart(7),
+          ssim.padEnd(22),
+          windows.padEnd(16),
+          size,
+        ].join(' | '),
       );
     }
     const ratio = (a: string, b: string) => med(a) / med(b);
+    const cpuRatio = (a: string, b: string) => cpu(a) / cpu(b);
+    const pairs: [string, string][] = [
+      ...(withMoviepy ? [['moviepy', 'vidflow'] as [string, string]] : []),
+      ['chain', 'windows'],
+      ['vidflow', 'floor'],
+      ['windows', 'floor'],
+    ];
+    console.log(`ratios, wall: ${pairs.map(([a, b]) => `${a}/${b} ${f2(ratio(a, b))}x`).join(', ')}`);
+    console.log(`ratios, CPU:  ${pairs.map(([a, b]) => `${a}/${b} ${f2(cpuRatio(a, b))}x`).join(', ')}`);
     console.log(
-      `ratios: ${withMoviepy ? `moviepy/vidflow ${f2(ratio('moviepy', 'vidflow'))}x, ` : ''}chain/windows ${f2(ratio('chain', 'windows'))}x, ` +
-        `vidflow/floor ${f2(ratio('vidflow', 'floor'))}x, windows/floor ${f2(ratio('windows', 'floor'))}x`,
+      '(CPU: vidflow and moviepy count their whole process tree, the others ffmpeg alone; on a shared machine it is steadier than wall time)',
     );
 
     const vq = q.get('vidflow')!;
