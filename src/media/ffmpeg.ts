@@ -33,7 +33,19 @@ export interface MediaInfo {
   width: number;
   height: number;
   fps: number;
+  /**
+   * False when the stream's average rate differs from its base rate (variable frame rate, or
+   * timestamps the container does not account for): such a clip goes through the fps filter.
+   */
+  constantFrameRate: boolean;
+  /** `r_frame_rate` and `time_base` as ffprobe prints them (`24/1`, `1/12288`): what the decoder announces to filters. */
+  declaredRate: string;
+  timeBase: string;
+  /** Frames the container declares (`nb_frames`), when it does (MP4 does, Matroska does not). */
+  frames?: number;
   pixFmt: string;
+  /** Sample aspect ratio as ffprobe prints it (`1:1`; `0:1` or `unknown` when not set). */
+  sar: string;
   hasAudio: boolean;
   /** Display rotation in degrees, normalised to 0, 90, 180 or 270 (ffprobe's display-matrix value). */
   rotation: number;
@@ -143,8 +155,7 @@ export function ensureFfmpeg(): Promise<FfmpegInstall> {
     }
     let version: string;
     try {
-      version = await versionOf(ffmpegPath);
-      await versionOf(ffprobePath);
+      [version] = await Promise.all([versionOf(ffmpegPath), versionOf(ffprobePath)]);
     } catch (err) {
       throw new FfmpegMissingError(`ffmpeg/ffprobe could not be run (${(err as Error).message}); ${INSTALL_HINT}`);
     }
@@ -219,7 +230,9 @@ export async function probe(path: string): Promise<MediaInfo> {
   const width = positive(video.width);
   const height = positive(video.height);
   const durationSeconds = positive(video.duration) ?? positive(data.format.duration);
-  const fps = parseRate(video.avg_frame_rate) || parseRate(video.r_frame_rate);
+  const avgRate = parseRate(video.avg_frame_rate);
+  const baseRate = parseRate(video.r_frame_rate);
+  const fps = avgRate || baseRate;
   if (!width || !height || !durationSeconds || !(fps > 0)) {
     throw new ProbeError(
       `${path} has no usable video (size ${video.width}x${video.height}, duration ${durationSeconds}, fps ${fps})`,
@@ -232,7 +245,12 @@ export async function probe(path: string): Promise<MediaInfo> {
     width,
     height,
     fps,
+    constantFrameRate: avgRate > 0 && baseRate > 0 && Math.abs(avgRate - baseRate) < 1e-3,
+    declaredRate: String(video.r_frame_rate ?? 'unknown'),
+    timeBase: String(video.time_base ?? 'unknown'),
+    ...(positive(video.nb_frames) ? { frames: Math.round(positive(video.nb_frames)!) } : {}),
     pixFmt: String(video.pix_fmt ?? 'unknown'),
+    sar: String(video.sample_aspect_ratio ?? 'unknown'),
     hasAudio: data.streams.some((s) => s.codec_type === 'audio'),
     rotation: rotationOf(video),
     sizeBytes,
@@ -251,6 +269,8 @@ function lastMeaningfulLine(text: string): string {
 export interface RunFfmpegOptions {
   /** Input files, in `[i:v]` order. */
   inputs: string[];
+  /** Options given before each input (`-threads 2`). */
+  inputOptions?: string[];
   /** One `-filter_complex` graph. */
   filterComplex?: string;
   /** Everything between the graph and the output file: `-map`, codecs, muxer flags. */
@@ -276,7 +296,20 @@ export async function runFfmpeg(opts: RunFfmpegOptions): Promise<void> {
   if (signal?.aborted) throw abortReason(signal);
 
   const cmd = ffmpeg({ stdoutLines: 200 });
-  for (const input of opts.inputs) cmd.input(fileArg(input));
+  // fluent-ffmpeg runs `ffmpeg -formats` and `ffmpeg -encoders` before a process's first command,
+  // to check the -f it finds and to add `-strict experimental` after `-vcodec`/`-acodec` (we use
+  // neither): 0.2–0.5 s on 2 busy cores, paid by every `vidflow stitch`. Our formats and encoders
+  // are fixed and ffmpeg reports a missing one itself, as a failed run: skip both.
+  const unchecked = cmd as unknown as {
+    _checkCapabilities: (cb: () => void) => void;
+    availableEncoders: (cb: (err: null, encoders: object) => void) => void;
+  };
+  unchecked._checkCapabilities = (cb) => cb();
+  unchecked.availableEncoders = (cb) => cb(null, {});
+  for (const input of opts.inputs) {
+    cmd.input(fileArg(input));
+    if (opts.inputOptions?.length) cmd.inputOptions(...opts.inputOptions);
+  }
   if (opts.filterComplex) cmd.complexFilter(opts.filterComplex);
   // Spread, never an array: see the header on fluent-ffmpeg's space splitting.
   // `-y` explicitly: fluent-ffmpeg adds it only for outputs it thinks are files, and `file:` fools it.
