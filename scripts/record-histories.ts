@@ -12,7 +12,9 @@
  * runs that claim a home worker, plus `moved`, where the first home never answers; `cleanup`: plus
  * `stitch-failed`, a run that fails with clips on its home and removes them; `paid`: plus
  * `short-clip`, a 0.2 s clip generated again, `over-budget`, an expiry refused by --max-cost, and
- * `reviewed`, an edit, approveRun updates and a redo in result review).
+ * `reviewed`, an edit, approveRun updates and a redo in result review; `cancel`: the same, where
+ * `fallback-cancelled`, cancelled during generation, and `flagged`, failed during it, run
+ * cancelPredictions before their cleanup).
  *
  * Failures in a history carry the recording machine's stack traces; their absolute paths are
  * rewritten to `<repo>/...` before a file is saved (replay never reads stack traces), so a

@@ -6,8 +6,9 @@
  * run can be cancelled while no attempt of a scene runs: in the retry backoff after a handover or
  * a failed attempt, or with every worker dead. Temporal then cancels the activity on the server
  * and no worker ever calls Replicate: the prediction runs, and bills, until its Cancel-After
- * deadline. The workflow calls this in its cancellation path (nonCancellable), after its generate
- * activities have settled. Idempotent: cancelling a finished prediction changes nothing, and a
+ * deadline. The workflow calls this in its cancellation and failure paths (nonCancellable), after
+ * asking its generate activities to cancel (it does not wait for them: running attempts may cancel
+ * the same predictions). Idempotent: cancelling a finished prediction changes nothing, and a
  * second call finds nothing left to cancel.
  */
 import { Context } from '@temporalio/activity';

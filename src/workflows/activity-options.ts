@@ -6,6 +6,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { AffinityActivities } from '../activities/affinity';
+import type { CancelPredictionsActivities } from '../activities/cancel-predictions';
 import type { PlanActivities } from '../activities/plan';
 import type { GenerateActivities } from '../activities/generate';
 import type { DownloadActivities } from '../activities/download';
@@ -45,6 +46,23 @@ export const { generateClip } = proxyActivities<GenerateActivities>({
     maximumAttempts: 10,
     nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
   },
+});
+
+/**
+ * Cancels a cancelled (or failed) run's predictions at Replicate, found by their generation keys,
+ * wherever its generations were: only a running generate attempt cancels its own, and one in its
+ * retry backoff (after a handover or a crash) has none running. Any worker can reach Replicate,
+ * so the shared queue. Idempotent (a second pass finds nothing left to cancel), so it is retried
+ * without a bound on attempts; it heartbeats as it lists, so a dead worker costs 30 s. The
+ * schedule-to-close timeout is the longest a cancelled run waits for a worker to do it: with no
+ * worker for 15 minutes the run closes anyway, and Replicate's Cancel-After deadline, set on every
+ * prediction at its creation (30 minutes, src/activities/generate.ts), bounds the spend of what is left.
+ */
+export const { cancelPredictions } = proxyActivities<CancelPredictionsActivities>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
 });
 
 /**

@@ -16,3 +16,9 @@ export const PATCH_CLEANUP_ON_FAILURE = 'cleanup-on-failure';
  * clip much shorter than asked is generated again instead of failing the stitch.
  */
 export const PATCH_PAID_CLIPS_KEPT = 'paid-clips-kept';
+/**
+ * A cancelled run, or a failed one, that sent generations which did not return a clip runs
+ * `cancelPredictions`: a generation cancelled in its retry backoff (or on a dead worker) has no
+ * attempt to cancel its prediction. Adds an activity to the cancellation and failure paths.
+ */
+export const PATCH_CANCEL_PREDICTIONS = 'cancel-predictions';

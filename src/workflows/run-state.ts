@@ -52,6 +52,12 @@ export class PipelineRun {
   readonly downloadedUrls = new Set<string>();
   /** Regenerations by `scene:cause`, each counted in the estimate (./regeneration). */
   readonly regenerations = new Map<string, number>();
+  /**
+   * Generations sent that have not returned a clip: their predictions may still run at Replicate
+   * (an attempt cancelled in its retry backoff cancels nothing), so a cancelled or failed run with
+   * any of them asks for its predictions to be cancelled (./scene-production).
+   */
+  unfinishedGenerations = 0;
 
   // The worker holding the clips (./home-worker).
   home: Home | undefined;

@@ -9,9 +9,9 @@ import { failure } from '../shared/failures';
 import type { FailureType } from '../shared/failures';
 import type { ClipFile, SceneState } from '../shared/schemas';
 import { failureTypeOf, homeWasLost, messageOf } from './activity-failures';
-import { DOWNLOAD_OUTAGE_RETRY, generateClip } from './activity-options';
+import { cancelPredictions, DOWNLOAD_OUTAGE_RETRY, generateClip } from './activity-options';
 import { homeWorker, leaveHome } from './home-worker';
-import { PATCH_PAID_CLIPS_KEPT } from './patches';
+import { PATCH_CANCEL_PREDICTIONS, PATCH_PAID_CLIPS_KEPT } from './patches';
 import { countRegeneration, regenerationCause, tooShort } from './regeneration';
 import type { Home, PipelineRun } from './run-state';
 
@@ -70,6 +70,28 @@ export async function produceScenes(run: PipelineRun, scenes: SceneState[]): Pro
 }
 
 /**
+ * Stops what a cancelled or failed run may have left running at Replicate; call it after
+ * produceScenes settled. A generation cancelled while its attempt runs cancels its own prediction,
+ * but one cancelled in its retry backoff (after a handover or a crash), or on a dead worker, has
+ * nobody to do it: the prediction would run, and bill, until its Cancel-After deadline. Best effort
+ * and never cancelled itself: the run closes as it would have, with a warning if this failed.
+ */
+export async function cancelUnfinishedPredictions(run: PipelineRun): Promise<void> {
+  // patched() only when a generation did not finish: where it is called is part of the histories.
+  if (run.unfinishedGenerations === 0 || !patched(PATCH_CANCEL_PREDICTIONS)) return;
+  await CancellationScope.nonCancellable(() =>
+    cancelPredictions
+      .executeWithOptions({ summary: `cancel the run's predictions at Replicate` }, [
+        { workflowId: run.workflowId, runStartedAt: workflowInfo().startTime.toISOString() },
+      ])
+      .then((r) => log.info(`predictions cancelled at Replicate: ${r.cancelled.length} (${r.found} of this run found)`))
+      .catch((err: unknown) =>
+        log.warn(`cancelling the run's predictions failed: ${messageOf(err)} (their Cancel-After deadline stops them)`),
+      ),
+  );
+}
+
+/**
  * Generates a scene (unless its output URL is already known) and downloads it to the run's home
  * worker. An expired or unplayable output is generated again; a home that vanished is replaced
  * and the download repeated there, without a new prediction.
@@ -85,6 +107,7 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
         scene.status = 'generating';
         scene.attempts++;
         run.refreshDetails();
+        run.unfinishedGenerations++;
         const gen = await generateClip.executeWithOptions({ summary: `generate ${tag}` }, [
           {
             workflowId,
@@ -100,6 +123,7 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
             ...predecessors(),
           },
         ]);
+        run.unfinishedGenerations--;
         scene.predictionId = gen.predictionId;
         url = gen.outputUrl;
         run.outputs.set(scene.index, url);

@@ -41,7 +41,7 @@ import {
   validateRejectPlan,
 } from './plan-review';
 import { PipelineRun } from './run-state';
-import { produceScenes } from './scene-production';
+import { cancelUnfinishedPredictions, produceScenes } from './scene-production';
 import { stitchAtHome } from './stitch-and-publish';
 
 // The run's limits, where readers of the workflow (and its tests) look for them.
@@ -108,12 +108,15 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
       // The run is cancelled, but tidying up must still happen: outside the cancelled scope.
       await CancellationScope.nonCancellable(async () => {
         run.setStage('cancelled');
+        await cancelUnfinishedPredictions(run);
         await removeWorkFilesOfCancelledRun(run);
       });
       throw err;
     }
     state.error ??= messageOf(err);
     if (state.stage !== 'timed_out') run.setStage('failed');
+    // A failed scene cancelled its siblings, and one in its retry backoff cancelled nothing.
+    await cancelUnfinishedPredictions(run);
     await removeWorkFilesOfFailedRun(run);
     if (err instanceof ApplicationFailure) throw err;
     // Re-thrown as a catalogue failure so the run fails (instead of retrying its workflow task),
