@@ -153,7 +153,7 @@ test('a prompt: "planning…" at once, the plan with its buttons, approve, one p
   assert.equal(await ann.answerOf(ann.press(plan.message_id, '✅ Approve')), 'Approved: generating');
 
   const video = await ann.waitFor((e) => e.file?.kind === 'video', 'the video', 90_000, plan.message_id);
-  assert.match(textOf(video), /^🎬 Your video: 14\.0 s · 320×180 · \d+ KB/);
+  assert.match(textOf(video), /^🎬 Your video: 14\.0 s · 320×180 · \d+(\.\d+)? (KB|MB)/);
   const seconds = durationOf(video.file!.path);
   assert.ok(Math.abs(seconds - 14.0) <= 0.1, `the MP4 in the chat lasts ${seconds} s`);
   assert.equal(video.file!.duration, 14);
