@@ -5,7 +5,8 @@
  */
 import type { PipelineStatus } from '../shared/schemas';
 import type { Messages } from './i18n';
-import type { SceneLive } from './live';
+import { sceneFraction } from '../client/scene-progress';
+import type { SceneLive } from '../client/scene-progress';
 
 /** Telegram refuses messages over 4096 characters; six long scenes could get there. */
 const MAX_MESSAGE = 4096;
@@ -29,20 +30,6 @@ export function planText(t: Messages, s: PipelineStatus, input: { seconds: numbe
 }
 
 const BAR = 10;
-
-/** How far a scene is, 0..1: generating is the first 70 %, downloading the rest (as `vidflow watch`). */
-export function sceneFraction(status: string, live: SceneLive | undefined): number {
-  switch (status) {
-    case 'ready':
-      return 1;
-    case 'downloading':
-      return 0.7 + 0.3 * ((live?.percent ?? 0) / 100);
-    case 'generating':
-      return live?.predictionStatus === 'processing' ? 0.35 : 0.1;
-    default:
-      return 0;
-  }
-}
 
 export function progressStage(stage: PipelineStatus['stage']): 'generating' | 'stitching' | 'done' | 'stopped' {
   if (stage === 'generating' || stage === 'planning' || stage === 'awaiting_approval') return 'generating';

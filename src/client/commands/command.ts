@@ -5,7 +5,8 @@
  * environment nor loads the Temporal SDK. No Temporal import here for the same reason.
  */
 import type { Config } from '../../config';
-import { CliError } from '../errors';
+import { parseArgs } from 'node:util';
+import { CliError, UsageError } from '../errors';
 
 /** Loads (and validates) the configuration on first call; a ConfigError exits 2. */
 export type ConfigLoader = () => Config;
@@ -26,4 +27,17 @@ export function workflowIdArg(positionals: string[], usage: string): string {
   const id = positionals[0];
   if (!id) throw new CliError(`missing workflow id\n\n${usage}`, 2);
   return id;
+}
+
+/** `<id> --scene N [--prompt "..."]`, as `edit` and `redo` take them; `--scene` is required. */
+export function sceneArgs(args: string[], usage: string, what: string): { id: string; scene: string; prompt?: string } {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { scene: { type: 'string' }, prompt: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const id = workflowIdArg(positionals, usage);
+  if (values.scene === undefined)
+    throw new UsageError(`--scene N is required: the scene to ${what} (from 1)\n\n${usage}`);
+  return { id, scene: values.scene, ...(values.prompt !== undefined ? { prompt: values.prompt } : {}) };
 }

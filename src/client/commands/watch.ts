@@ -4,15 +4,14 @@
  * With no worker answering, it shows what the server recorded and says so, and keeps watching:
  * the run goes on once a worker starts.
  */
-import { defaultPayloadConverter } from '@temporalio/common';
-import type { WorkflowHandle } from '@temporalio/client';
 import { parseArgs } from 'node:util';
 import { FINAL_STAGES } from '../../shared/schemas';
 import type { PipelineStatus } from '../../shared/schemas';
 import { firstWords, printable } from '../../support/printable';
-import type { videoPipeline } from '../../workflows';
 import { findRun, whereIs } from '../run-lookup';
 import type { Run } from '../run-lookup';
+import { liveScenes, sceneFraction } from '../scene-progress';
+import type { SceneLive } from '../scene-progress';
 import type { ConfigLoader } from './command';
 import { err, out, workflowIdArg } from './command';
 
@@ -41,54 +40,10 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
   return final.stage === 'completed' ? 0 : 1;
 }
 
-export interface SceneLive {
-  /** Last heartbeat of a running activity for this scene. */
-  predictionStatus?: string;
-  percent?: number;
-  attempt?: number;
-}
-
-/** Heartbeat details of the pending activities, by scene index (they carry `sceneIndex`). */
-export async function liveProgress(handle: WorkflowHandle<typeof videoPipeline>): Promise<Map<number, SceneLive>> {
-  const out = new Map<number, SceneLive>();
-  const desc = await handle.describe();
-  for (const pa of desc.raw.pendingActivities ?? []) {
-    const payload = pa.heartbeatDetails?.payloads?.[0];
-    if (!payload) continue;
-    let d: { sceneIndex?: number; status?: string; percent?: number };
-    try {
-      d = defaultPayloadConverter.fromPayload(payload);
-    } catch {
-      continue;
-    }
-    if (typeof d?.sceneIndex !== 'number') continue;
-    const live = out.get(d.sceneIndex) ?? {};
-    if (typeof d.status === 'string') live.predictionStatus = d.status;
-    if (typeof d.percent === 'number') live.percent = d.percent;
-    live.attempt = pa.attempt ?? undefined;
-    out.set(d.sceneIndex, live);
-  }
-  return out;
-}
-
 const BAR = 20;
 function bar(fraction: number): string {
   const filled = Math.max(0, Math.min(BAR, Math.round(fraction * BAR)));
   return '█'.repeat(filled) + '░'.repeat(BAR - filled);
-}
-
-/** How far along a scene is, 0..1: generating counts for the first 70 %, downloading for the rest. */
-function sceneFraction(status: string, live: SceneLive | undefined): number {
-  switch (status) {
-    case 'ready':
-      return 1;
-    case 'downloading':
-      return 0.7 + 0.3 * ((live?.percent ?? 0) / 100);
-    case 'generating':
-      return live?.predictionStatus === 'processing' ? 0.35 : 0.1;
-    default:
-      return 0;
-  }
 }
 
 export function renderWatch(id: string, s: PipelineStatus, live: Map<number, SceneLive>, notice?: string): string {
@@ -124,7 +79,7 @@ export async function watch(run: Run, write: (s: string) => void, intervalMs = 5
   for (;;) {
     const where = await whereIs(run);
     const s = where.status;
-    const live = await liveProgress(run.handle).catch(() => new Map<number, SceneLive>());
+    const live = await liveScenes(run.handle).catch(() => new Map<number, SceneLive>());
     const frame = renderWatch(run.id, s, live, where.notice);
     if (frame !== last) {
       if (tty && lastLines) write(`\x1b[${lastLines}A\x1b[J`);

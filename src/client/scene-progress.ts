@@ -1,12 +1,14 @@
 /**
  * What only the server knows about a run in progress: the heartbeats of its running activities
- * (prediction status, percent downloaded) and why an activity is being retried. Read from
- * `describe()`, which needs no worker, so a run whose worker is down still shows its retries.
+ * (prediction status, percent downloaded), their attempt, and why one is being retried. Read from
+ * `describe()`, which needs no worker, so a run whose worker is down still shows its progress.
+ * Shared by `vidflow watch` and the Telegram bot, so both show a scene at the same point.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 
 export interface SceneLive {
+  /** Last heartbeat of a running activity for this scene. */
   predictionStatus?: string;
   percent?: number;
   /** The attempt of the scene's running activity; above 1 it is being retried. */
@@ -15,6 +17,7 @@ export interface SceneLive {
   retryReason?: string;
 }
 
+/** Heartbeat details of the pending activities, by scene index (they carry `sceneIndex`). */
 export async function liveScenes(handle: WorkflowHandle): Promise<Map<number, SceneLive>> {
   const out = new Map<number, SceneLive>();
   const desc = await handle.describe();
@@ -25,7 +28,7 @@ export async function liveScenes(handle: WorkflowHandle): Promise<Map<number, Sc
     try {
       d = defaultPayloadConverter.fromPayload(payload);
     } catch {
-      continue;
+      continue; // not one of ours: nothing to show
     }
     if (typeof d?.sceneIndex !== 'number') continue;
     const live = out.get(d.sceneIndex) ?? {};
@@ -38,4 +41,18 @@ export async function liveScenes(handle: WorkflowHandle): Promise<Map<number, Sc
     out.set(d.sceneIndex, live);
   }
   return out;
+}
+
+/** How far along a scene is, 0..1: generating counts for the first 70 %, downloading for the rest. */
+export function sceneFraction(status: string, live: SceneLive | undefined): number {
+  switch (status) {
+    case 'ready':
+      return 1;
+    case 'downloading':
+      return 0.7 + 0.3 * ((live?.percent ?? 0) / 100);
+    case 'generating':
+      return live?.predictionStatus === 'processing' ? 0.35 : 0.1;
+    default:
+      return 0;
+  }
 }
