@@ -29,15 +29,8 @@ import {
 } from './ffmpeg-types';
 import type { FfmpegInstall, MediaInfo } from './ffmpeg-types';
 
-export {
-  FfmpegMissingError,
-  FfmpegStartError,
-  isSpawnFailure,
-  ProbeError,
-  FfmpegRunError,
-  FfmpegAbortError,
-} from './ffmpeg-types';
-export type { FfmpegInstall, MediaInfo } from './ffmpeg-types';
+// Callers take the types and errors from here, with the functions that produce them.
+export * from './ffmpeg-types';
 
 /** ffmpeg reads `file:` as the file protocol and takes the rest literally, so no name is misread. */
 export function fileArg(path: string): string {
