@@ -33,27 +33,47 @@ const longPrompt = 'a'.repeat(MAX_PROMPT_CHARS + 1);
 const CASES: Case[] = [
   { name: `a ${MAX_PROMPT_CHARS + 1}-char prompt`, args: ['start', longPrompt], reason: /prompt is longer than 4000/ },
   { name: 'a blank prompt', args: ['start', '   '], reason: /prompt must not be blank/ },
-  { name: '--scenes 0', args: ['start', 'x', '--scenes', '0'], reason: /scenes: .*1/ },
-  { name: '--scenes 2.5', args: ['start', 'x', '--scenes', '2.5'], reason: /scenes: .*expected int/ },
+  {
+    name: '--scenes 0',
+    args: ['start', 'x', '--scenes', '0'],
+    reason: /--scenes must be a whole number from 1 to 6, got "0"/,
+  },
+  {
+    name: '--scenes 2.5',
+    args: ['start', 'x', '--scenes', '2.5'],
+    reason: /--scenes must be a whole number from 1 to 6, got "2\.5"/,
+  },
   { name: '--scenes NaN', args: ['start', 'x', '--scenes', 'many'], reason: /--scenes must be a number/ },
-  { name: '--seconds 7', args: ['start', 'x', '--seconds', '7'], reason: /sceneSeconds/ },
-  { name: '--aspect 4:3', args: ['start', 'x', '--aspect', '4:3'], reason: /aspectRatio: .*16:9/ },
+  { name: '--seconds 7', args: ['start', 'x', '--seconds', '7'], reason: /--seconds must be 5 or 10, got "7"/ },
+  {
+    name: '--aspect 4:3',
+    args: ['start', 'x', '--aspect', '4:3'],
+    reason: /--aspect must be one of 16:9, 9:16, 1:1, got "4:3"/,
+  },
   { name: '--model evil', args: ['start', 'x', '--model', 'evil'], reason: /unknown model "evil"/ },
   {
     name: '--approval-timeout 0s',
     args: ['start', 'x', '--approval-timeout', '0s'],
-    reason: /approvalTimeout must be at least 1s/,
+    reason: /--approval-timeout must be a duration of at least 1s.*got "0s"/,
   },
   {
     name: '--approval-timeout forever',
     args: ['start', 'x', '--approval-timeout', 'forever'],
-    reason: /approvalTimeout must be a duration/,
+    reason: /--approval-timeout must be a duration.*got "forever"/,
   },
-  { name: '--max-cost=-1', args: ['start', 'x', '--max-cost=-1'], reason: /maxCostUsd: .*0/ },
+  {
+    name: '--max-cost=-1',
+    args: ['start', 'x', '--max-cost=-1'],
+    reason: /--max-cost must be a positive amount in US dollars, got "-1"/,
+  },
   // parseArgs reads `-1` as an option, not a value: still refused, with the parser's reason.
   { name: '--max-cost -1', args: ['start', 'x', '--max-cost', '-1'], reason: /max-cost/ },
-  { name: '--transition 9', args: ['start', 'x', '--transition', '9'], reason: /transitionSeconds/ },
-  { name: 'an unknown flag', args: ['start', 'x', '--evil', 'y'], reason: /Unknown option '--evil'/ },
+  {
+    name: '--transition 9',
+    args: ['start', 'x', '--transition', '9'],
+    reason: /--transition must be a number of seconds from 0 to 2/,
+  },
+  { name: 'an unknown flag', args: ['start', 'x', '--evil', 'y'], reason: /unknown option --evil/ },
   {
     name: `${MAX_FEEDBACK_CHARS + 1}-char feedback`,
     args: ['reject', 'no-such-run', '--feedback', 'f'.repeat(MAX_FEEDBACK_CHARS + 1)],

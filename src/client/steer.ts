@@ -7,7 +7,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { editSceneUpdate, redoSceneUpdate, rejectPlanUpdate } from '../shared/messages';
 import { describeZodError, EditSceneSchema, RedoSceneSchema, RejectPlanSchema } from '../shared/schemas';
-import type { SceneState } from '../shared/schemas';
+import type { EditSceneArgs, RedoSceneArgs, RejectPlanArgs, SceneState } from '../shared/schemas';
 import type { videoPipeline } from '../workflows';
 import { CliError } from './errors';
 
@@ -30,27 +30,46 @@ function sceneNumber(text: string | undefined): number {
   return n;
 }
 
+/**
+ * The checks the workflow's validators make on the arguments alone, made here first: a bad scene
+ * number or text is refused (exit 2) before the run is even looked up.
+ */
+export function editArgs(scene: string | undefined, prompt: string | undefined): EditSceneArgs {
+  const args = EditSceneSchema.safeParse({ index: sceneNumber(scene), prompt });
+  if (!args.success) throw new CliError(`edit refused: ${describeZodError(args.error)}`, 2);
+  return args.data;
+}
+
+export function rejectArgs(feedback: string | undefined): RejectPlanArgs {
+  const args = RejectPlanSchema.safeParse({ feedback });
+  if (!args.success) throw new CliError(`reject refused: ${describeZodError(args.error)}`, 2);
+  return args.data;
+}
+
+export function redoArgs(scene: string | undefined, prompt: string | undefined): RedoSceneArgs {
+  const args = RedoSceneSchema.safeParse({ index: sceneNumber(scene), ...(prompt !== undefined ? { prompt } : {}) });
+  if (!args.success) throw new CliError(`redo refused: ${describeZodError(args.error)}`, 2);
+  return args.data;
+}
+
 export async function editScene(
   handle: Handle,
   scene: string | undefined,
   prompt: string | undefined,
 ): Promise<SceneState> {
-  const args = EditSceneSchema.safeParse({ index: sceneNumber(scene), prompt });
-  if (!args.success) throw new CliError(`edit refused: ${describeZodError(args.error)}`, 2);
-  return refusedAsCliError('edit', () => handle.executeUpdate(editSceneUpdate, { args: [args.data] }));
+  const args = editArgs(scene, prompt);
+  return refusedAsCliError('edit', () => handle.executeUpdate(editSceneUpdate, { args: [args] }));
 }
 
 export async function rejectPlan(handle: Handle, feedback: string | undefined): Promise<number> {
-  const args = RejectPlanSchema.safeParse({ feedback });
-  if (!args.success) throw new CliError(`reject refused: ${describeZodError(args.error)}`, 2);
-  const r = await refusedAsCliError('reject', () => handle.executeUpdate(rejectPlanUpdate, { args: [args.data] }));
+  const args = rejectArgs(feedback);
+  const r = await refusedAsCliError('reject', () => handle.executeUpdate(rejectPlanUpdate, { args: [args] }));
   return r.planRound;
 }
 
 export async function redoScene(handle: Handle, scene: string | undefined, prompt: string | undefined) {
-  const args = RedoSceneSchema.safeParse({ index: sceneNumber(scene), ...(prompt !== undefined ? { prompt } : {}) });
-  if (!args.success) throw new CliError(`redo refused: ${describeZodError(args.error)}`, 2);
-  return refusedAsCliError('redo', () => handle.executeUpdate(redoSceneUpdate, { args: [args.data] }));
+  const args = redoArgs(scene, prompt);
+  return refusedAsCliError('redo', () => handle.executeUpdate(redoSceneUpdate, { args: [args] }));
 }
 
 /** What a rejection discards: the person's edits to the rejected plan (the planner starts again). */

@@ -5,7 +5,7 @@
 import { printable } from '../../support/printable';
 import { UsageError } from '../errors';
 import { findRun, refuseIfEnded, requireWorker } from '../run-lookup';
-import { editScene } from '../steer';
+import { editArgs, editScene } from '../steer';
 import type { ConfigLoader } from './command';
 import { out, sceneArgs } from './command';
 
@@ -15,6 +15,7 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
   const cfg = config();
   const { id, scene: n, prompt } = sceneArgs(args, usage, 'change');
   if (prompt === undefined) throw new UsageError(`--prompt "..." is required: the scene's new text\n\n${usage}`);
+  editArgs(n, prompt); // bad arguments are refused before the run is looked up
   const found = await findRun(cfg, id);
   await refuseIfEnded(found, 'edit');
   await requireWorker(found, 'an edit');

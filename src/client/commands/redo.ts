@@ -3,7 +3,7 @@
  * generates one scene again (paid) and stitches again; the other clips are kept.
  */
 import { findRun, refuseIfEnded, requireWorker } from '../run-lookup';
-import { redoScene } from '../steer';
+import { redoArgs, redoScene } from '../steer';
 import type { ConfigLoader } from './command';
 import { out, sceneArgs } from './command';
 
@@ -12,6 +12,7 @@ export const usage = `usage: vidflow redo <id> --scene N [--prompt "..."]   rege
 export async function run(config: ConfigLoader, args: string[]): Promise<number> {
   const cfg = config();
   const { id, scene, prompt } = sceneArgs(args, usage, 'redo');
+  redoArgs(scene, prompt); // bad arguments are refused before the run is looked up
   const found = await findRun(cfg, id);
   await refuseIfEnded(found, 'redo');
   await requireWorker(found, 'a redo');

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../errors';
 import { editedScenes } from '../run-record';
 import { findRun, refuseIfEnded, requireWorker, whereIs } from '../run-lookup';
-import { discardedEditsNote, rejectPlan } from '../steer';
+import { discardedEditsNote, rejectArgs, rejectPlan } from '../steer';
 import type { ConfigLoader } from './command';
 import { err, out, workflowIdArg } from './command';
 
@@ -23,6 +23,7 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
   if (values.feedback === undefined) {
     throw new UsageError(`--feedback "..." is required: say what the new plan should do differently\n\n${usage}`);
   }
+  rejectArgs(values.feedback); // bad arguments are refused before the run is looked up
   const found = await findRun(cfg, id);
   await refuseIfEnded(found, 'reject');
   await requireWorker(found, 'a rejection');
