@@ -35,28 +35,43 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
   if (stage !== 'awaiting_approval' && stage !== 'reviewing_result') {
     throw new CliError(`run ${id} is ${stage}: nothing awaits approval (its plan was approved already)`);
   }
-  if (where.notice) {
+  let notice = where.notice;
+  if (notice) {
     // No worker to answer an update: the signal is recorded in the history and taken when one runs.
     await found.handle.signal(approveSignal);
   } else {
-    await approveByUpdate(found.handle, id);
+    notice = await approveByUpdate(found.handle, id);
   }
   out(`approved: ${id} (${stage === 'awaiting_approval' ? 'the plan: clips are generated now' : 'the video'})`);
-  if (where.notice) err(`${where.notice} The approval is recorded and takes effect then.`);
+  if (notice) err(`${notice} The approval is recorded and takes effect then.`);
   return 0;
 }
 
-async function approveByUpdate(handle: WorkflowHandle, id: string): Promise<void> {
+/** How long the update may wait for a worker to take it before the signal is sent instead. */
+const UPDATE_WAIT_MS = 5000;
+
+async function approveByUpdate(handle: WorkflowHandle, id: string): Promise<string | undefined> {
   try {
-    await handle.executeUpdate(approveUpdate);
+    await handle.client.withDeadline(Date.now() + UPDATE_WAIT_MS, () => handle.executeUpdate(approveUpdate));
+    return undefined;
   } catch (e) {
-    if (!(e instanceof WorkflowUpdateFailedError)) throw e;
-    const reason = e.cause instanceof Error ? e.cause.message : e.message;
-    // A run started before the update existed has no handler for it: the signal still works there.
-    if (/no (registered )?handler/i.test(reason)) {
-      await handle.signal(approveSignal);
-      return;
+    if (e instanceof WorkflowUpdateFailedError) {
+      const reason = e.cause instanceof Error ? e.cause.message : e.message;
+      // A run started before the update existed has no handler for it: the signal still works there.
+      if (!/no (registered )?handler/i.test(reason)) throw new CliError(`run ${id} refused the approval: ${reason}`);
+    } else if (!isGrpcDeadlineOrCancel(e)) {
+      throw e;
     }
-    throw new CliError(`run ${id} refused the approval: ${reason}`);
+    // The worker seen a moment ago did not take the update (it stopped, or is busy): the signal
+    // is recorded in the history and taken when a worker runs the workflow again.
+    await handle.signal(approveSignal);
+    return 'no worker took the approval at once.';
   }
+}
+
+function isGrpcDeadlineOrCancel(e: unknown): boolean {
+  const code =
+    (e as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ??
+    (e as { cause?: { code?: unknown } })?.cause?.code;
+  return code === 1 || code === 4 || (e instanceof Error && /DEADLINE_EXCEEDED|CANCELLED/.test(e.message));
 }
