@@ -13,7 +13,7 @@ import { createGenerateActivities } from '../src/activities/generate';
 import type { GenerateDeps } from '../src/activities/generate';
 import type { PredictionJson } from '../src/emulators';
 import type { CancelPredictionsInput, GenerateClipInput, GenerateClipResult } from '../src/shared/schemas';
-import { harness, useEmulators, waitUntil } from './helpers/activity-env';
+import { REPLICATE_TOKEN, harness, useEmulators, waitUntil } from './helpers/activity-env';
 import { expectFailure } from './helpers/failures';
 import type { Harness } from './helpers/activity-env';
 
@@ -185,4 +185,13 @@ test('cancelled while waiting for a slot with no id in its heartbeat: the predic
     holder && ['starting', 'processing'].includes(holder.status),
     "the slot holder's prediction is not touched",
   );
+});
+
+test('a rejected token fails cancelPredictions at once as non-retryable ProviderAuth (a failed run is not held open)', async () => {
+  emu.configure({ replicate: { rejectToken: REPLICATE_TOKEN } });
+  const f = await expectFailure(
+    cancelPredictions({ workflowId: 'rejected-token', runStartedAt: RUN_STARTED_AT }),
+    'ProviderAuth',
+  );
+  assert.equal(f.nonRetryable, true, 'retrying cannot fix a rejected token');
 });

@@ -99,7 +99,9 @@ function timestampMs(
 /** Sends SIGTERM and returns the exit code and how long the process took to exit. */
 async function terminate(w: WorkerProcess): Promise<{ code: number | null; signal: string | null; seconds: number }> {
   const sentAt = Date.now();
-  const exited = once(w.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  // 'close', not 'exit': 'exit' can come before the child's last log lines have been read from its
+  // pipes, and the hand-over lines are among the very last it writes.
+  const exited = once(w.child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   w.child.kill('SIGTERM');
   const [code, signal] = await exited;
   return { code, signal, seconds: (Date.now() - sentAt) / 1000 };

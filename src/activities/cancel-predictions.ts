@@ -55,26 +55,36 @@ export function createCancelPredictionsActivities(deps: CancelPredictionsDeps) {
         wanted,
         onListed: () => ctx.heartbeat({ searched: ++result.searched }),
       });
-      for await (const { prediction, key } of ours) {
-        result.found++;
-        if (TERMINAL.has(prediction.status)) continue;
-        try {
-          await cancelPrediction(replicate, prediction.id);
-        } catch (err) {
-          const mapped = fromReplicateError(err);
-          // Gone already (deleted, another account's id): nothing left to stop.
-          if (isFailureType(mapped, 'ProviderRejected')) continue;
-          throw mapped ?? err; // transient: the retry policy runs this whole, idempotent search again
-        }
-        result.cancelled.push(prediction.id);
-        ctx.log.info(
-          `scene ${key.scene}: cancelled prediction ${prediction.id} (${prediction.status}) of ${input.workflowId}`,
-        );
+      try {
+        await cancelEach();
+      } catch (err) {
+        // A rejected token (ProviderAuth) or a refusal is final: retrying it for the activity's
+        // 15 minutes would only hold a failed run open. Outages stay retryable.
+        throw fromReplicateError(err) ?? err;
       }
       ctx.log.info(
         `cancelPredictions ${input.workflowId}: ${result.cancelled.length} cancelled, ${result.found} found, ${result.searched} looked at`,
       );
       return result;
+
+      async function cancelEach(): Promise<void> {
+        for await (const { prediction, key } of ours) {
+          result.found++;
+          if (TERMINAL.has(prediction.status)) continue;
+          try {
+            await cancelPrediction(replicate, prediction.id);
+          } catch (err) {
+            const mapped = fromReplicateError(err);
+            // Gone already (deleted, another account's id): nothing left to stop.
+            if (isFailureType(mapped, 'ProviderRejected')) continue;
+            throw mapped ?? err; // transient: the retry policy runs this whole, idempotent search again
+          }
+          result.cancelled.push(prediction.id);
+          ctx.log.info(
+            `scene ${key.scene}: cancelled prediction ${prediction.id} (${prediction.status}) of ${input.workflowId}`,
+          );
+        }
+      }
     },
   };
 }
