@@ -14,7 +14,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createGenerateActivities } from '../src/activities/generate';
 import { PredictionTracker } from '../src/activities/prediction-tracker';
 import type { GenerateClipInput, GenerateClipResult } from '../src/shared/schemas';
-import { useEmulators } from './helpers/activity-env';
+import { useEmulators, waitUntil } from './helpers/activity-env';
 import { eventually, localEnv, uniqueTaskQueue } from './helpers/temporal';
 import type { generateMany } from './helpers/workflows/generate-many';
 
@@ -181,6 +181,34 @@ test('a failed prediction fails its attempt; the retry pays for the next try onl
     const results = await (await start(q, 2, 'failed')).result();
     assert.equal(results.length, 2);
     assert.equal(emu.state.replicate.predictionsCreated, 3, 'two clips plus one replacement');
+  } finally {
+    await w.stop();
+  }
+});
+
+test('Replicate answering 503 to every read for a while: the tracker rides it out, one attempt, one prediction per clip', async () => {
+  // Scaled down from minutes: the reads fail for 6 s while the clips are still processing.
+  emu.configure({ replicate: { processingMs: 4000, retryAfterSeconds: 1 } });
+  const q = uniqueTaskQueue('tracker-outage');
+  const w = await startWorker(q);
+  try {
+    const handle = await start(q, 3, 'outage');
+    await waitUntil(() => emu.state.replicate.predictionsCreated === 3, 10_000, 'three predictions created');
+    emu.configure({
+      replicate: { outageUntil: Date.now() + 6000, outageRoutes: ['get', 'list'], outageFault: 'unavailable' },
+    });
+    const results: GenerateClipResult[] = await handle.result();
+    assert.equal(results.length, 3);
+    assert.equal(emu.state.replicate.predictionsCreated, 3, 'one prediction per clip: nothing paid again');
+    assert.ok(
+      emu.state.replicate.faultsServed.filter((f) => f.endsWith(':unavailable')).length >= 1,
+      'the outage was met by at least one read',
+    );
+    const history = await handle.fetchHistory();
+    const attempts = (history.events ?? []).flatMap((e) =>
+      e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : [],
+    );
+    assert.deepEqual(attempts, [1, 1, 1], 'no attempt was spent on the outage');
   } finally {
     await w.stop();
   }
