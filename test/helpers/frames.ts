@@ -1,6 +1,5 @@
 /** Comparing parts of video frames in tests: a region as small grey pixels, and how far two differ. */
-import { execFileSync } from 'node:child_process';
-import { fileArg } from '../../src/media/ffmpeg';
+import { rawFrame } from './video';
 
 export interface Region {
   /** Fractions of the frame: 0..1. */
@@ -12,21 +11,7 @@ export interface Region {
 
 /** The region of the frame at `t`, scaled to `cols` × `rows` grey pixels (0..255). */
 export function regionGrey(file: string, t: number, r: Region, cols = 64, rows = 16): Buffer {
-  return execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-ss',
-    String(t),
-    '-i',
-    fileArg(file),
-    '-frames:v',
-    '1',
-    '-vf',
-    `crop=iw*${r.w}:ih*${r.h}:iw*${r.x}:ih*${r.y},scale=${cols}:${rows},format=gray`,
-    '-f',
-    'rawvideo',
-    '-',
-  ]);
+  return rawFrame(file, t, `crop=iw*${r.w}:ih*${r.h}:iw*${r.x}:ih*${r.y},scale=${cols}:${rows},format=gray`);
 }
 
 /** Mean absolute difference of two equally sized grey images, 0..255. */

@@ -14,7 +14,17 @@ export function durationOf(file: string): number {
  * corner, is away from the test clips' moving white box.
  */
 export function frameColor(file: string, t: number, { x = 0, y = 0, size = 16 } = {}): [number, number, number] {
-  const buf = execFileSync('ffmpeg', [
+  const buf = rawFrame(file, t, `crop=${size}:${size}:${x}:${y},scale=1:1,format=rgb24`);
+  return [buf[0] ?? 0, buf[1] ?? 0, buf[2] ?? 0];
+}
+
+export function colorDistance(a: readonly number[], b: readonly number[]): number {
+  return Math.hypot((a[0] ?? 0) - (b[0] ?? 0), (a[1] ?? 0) - (b[1] ?? 0), (a[2] ?? 0) - (b[2] ?? 0));
+}
+
+/** The frame at time `t` through the filter `vf`, as raw pixels in the format the filter ends with. */
+export function rawFrame(file: string, t: number, vf: string): Buffer {
+  return execFileSync('ffmpeg', [
     '-v',
     'error',
     '-ss',
@@ -24,16 +34,9 @@ export function frameColor(file: string, t: number, { x = 0, y = 0, size = 16 } 
     '-frames:v',
     '1',
     '-vf',
-    `crop=${size}:${size}:${x}:${y},scale=1:1`,
+    vf,
     '-f',
     'rawvideo',
-    '-pix_fmt',
-    'rgb24',
     '-',
   ]);
-  return [buf[0] ?? 0, buf[1] ?? 0, buf[2] ?? 0];
-}
-
-export function colorDistance(a: readonly number[], b: readonly number[]): number {
-  return Math.hypot((a[0] ?? 0) - (b[0] ?? 0), (a[1] ?? 0) - (b[1] ?? 0), (a[2] ?? 0) - (b[2] ?? 0));
 }
