@@ -3,7 +3,7 @@
  * workflow (which imports only their types) and the activities. Kept apart from ./schemas, which
  * validates what people and other processes send.
  */
-import type { AspectRatio } from './models';
+import type { AspectRatio, ImageModelId } from './models';
 
 export interface GenerateClipInput {
   workflowId: string;
@@ -32,6 +32,10 @@ export interface GenerateClipInput {
    * `mayExist` search for predecessors' predictions goes back to this, less a clock-skew margin.
    */
   runStartedAt?: string;
+  /** Storyboard runs: URL of keyframe i (this scene's first frame), from uploadKeyframe. */
+  startImage?: string;
+  /** Storyboard runs: URL of keyframe i+1 (this scene's last frame), from uploadKeyframe. */
+  endImage?: string;
 }
 
 export interface GenerateClipResult {
@@ -120,4 +124,71 @@ export interface DownloadHeartbeat {
   receivedBytes: number;
   totalBytes?: number;
   percent?: number;
+}
+
+// ---- storyboard keyframes ----------------------------------------------------------------------
+// Keyframe K (1-based, 1..N+1) is the boundary where scene K-1 ends and scene K starts: scene i is
+// generated from keyframe i to keyframe i+1, so redoing keyframe K touches scenes K-1 and K.
+
+/** Paid like a clip: same key rules (kind `keyframe`), heartbeated id, adoption after a crash. */
+export interface GenerateKeyframeInput {
+  workflowId: string;
+  /** 1-based, 1..keyframeCount. */
+  keyframeIndex: number;
+  keyframeCount: number;
+  /** The planner's shared look plus this boundary's moment. */
+  prompt: string;
+  imageModel: ImageModelId;
+  aspectRatio: AspectRatio;
+  referenceImage?: string;
+  seed?: number;
+  generation?: number;
+  mayExist?: boolean;
+  runStartedAt?: string;
+}
+
+/** Downloads a keyframe to the run's home worker (disk-bound, like a clip). */
+export interface DownloadKeyframeInput {
+  workflowId: string;
+  keyframeIndex: number;
+  keyframeCount: number;
+  url: string;
+  predictionId: string;
+  outputSeenAt?: string;
+  downloadedBefore?: boolean;
+}
+
+export interface KeyframeFile {
+  path: string;
+  sizeBytes: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Uploads a downloaded keyframe to Replicate's Files API (free) from the home worker, so a video
+ * prediction can take it as `start_image`/`end_image` however long the storyboard review took
+ * (the image prediction's own output URL is gone after an hour).
+ */
+export interface UploadKeyframeInput {
+  workflowId: string;
+  keyframeIndex: number;
+  path: string;
+}
+
+export interface UploadKeyframeResult {
+  url: string;
+  /** Replicate's file id. */
+  fileId: string;
+}
+
+/** One image of all keyframes side by side, numbered, for the reviewer (ffmpeg). */
+export interface ContactSheetInput {
+  workflowId: string;
+  /** Paths in keyframe order. */
+  keyframes: string[];
+}
+
+export interface ContactSheetResult {
+  path: string;
 }
