@@ -192,3 +192,15 @@ export interface ContactSheetInput {
 export interface ContactSheetResult {
   path: string;
 }
+
+/** What src/activities/keyframes*.ts implement (any worker: they only talk to Replicate). */
+export interface KeyframeActivities {
+  generateKeyframe(input: GenerateKeyframeInput): Promise<GenerateClipResult>;
+}
+
+/** What src/activities/keyframe-files*.ts implement: disk-bound, on the run's home worker. */
+export interface KeyframeFileActivities {
+  downloadKeyframe(input: DownloadKeyframeInput): Promise<KeyframeFile>;
+  uploadKeyframe(input: UploadKeyframeInput): Promise<UploadKeyframeResult>;
+  makeContactSheet(input: ContactSheetInput): Promise<ContactSheetResult>;
+}
