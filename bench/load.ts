@@ -588,7 +588,8 @@ async function main(): Promise<void> {
     crashed = false;
   } finally {
     sampler?.stop();
-    if (args.keep) say(`kept ${dir} (temp db, clips, videos)`);
+    if (args.keep && worker) await writeFile(join(dir, 'worker.log'), worker.logs());
+    if (args.keep) say(`kept ${dir} (temp db, clips, videos, worker.log)`);
     if (crashed && worker) process.stderr.write(`--- worker log ---\n${worker.logs()}\n`);
     await worker?.kill('SIGKILL');
     await emu?.stop();

@@ -94,6 +94,76 @@ test('webhook mode: every clip completes on its webhook, long before the 60 s re
   }
 });
 
+test('in the worker, a webhook for a prediction its tracker holds is settled without asking the server', async () => {
+  const replicate = emu.replicate();
+  const tracker = new PredictionTracker({ replicate, pollMs: 60_000, heartbeatMs: 1000 });
+  let describes = 0;
+  // The real client, counting the per-webhook describe the receiver used to make first.
+  const client = new Proxy(env.client, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (prop !== 'workflow') return value;
+      const wf = value as typeof env.client.workflow;
+      return new Proxy(wf, {
+        get(t, p, r) {
+          if (p !== 'getHandle') return Reflect.get(t, p, r) as unknown;
+          return (id: string) => {
+            describes++;
+            return t.getHandle(id);
+          };
+        },
+      });
+    },
+  });
+  const inWorker = await startWebhookServer({
+    client,
+    secret: async () => (await replicate.webhooks.default.secret.get()).key,
+    port: 0,
+    host: '127.0.0.1',
+    tracker,
+    log: (l) => logs.push(l),
+  });
+  const taskQueue = uniqueTaskQueue('webhooks-tracked');
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: bundle,
+    activities: createGenerateActivities({
+      replicate,
+      tracker,
+      webhookUrl: `http://127.0.0.1:${inWorker.port}/replicate`,
+    }),
+  });
+  const started = Date.now();
+  try {
+    const results = await worker.runUntil(
+      env.client.workflow.execute<typeof generateMany>('generateMany', {
+        taskQueue,
+        workflowId: `webhooks-tracked-${Date.now()}`,
+        args: [
+          [1, 2, 3].map((i) => ({
+            sceneIndex: i,
+            sceneCount: 3,
+            prompt: `tracked webhook scene ${i}: a green kite`,
+            model: 'kling-v2.5-turbo-pro',
+            seconds: 5,
+            aspectRatio: '16:9' as const,
+          })),
+        ],
+      }),
+    );
+    const secs = (Date.now() - started) / 1000;
+    assert.equal(results.length, 3);
+    assert.ok(secs < 20, `done in ${secs.toFixed(1)} s, not after a 60 s poll`);
+    assert.equal(inWorker.receiver.counters.accepted, 3);
+    assert.equal(describes, 0, 'no describe per webhook when the tracker holds the prediction');
+  } finally {
+    tracker.close();
+    await inWorker.close();
+  }
+});
+
 function sign(id: string, ts: number, body: string, secret = SECRET): string {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
   return `v1,${createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64')}`;
