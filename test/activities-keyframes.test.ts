@@ -181,3 +181,52 @@ test('the keyframe kind is part of the key; clip keys and URLs are as before', (
   assert.equal(sameKey(clipKey, kfKey), false);
   assert.equal(keyOf({ webhook: `${clipUrl}&vidflow_kind=thumbnail` }), undefined, 'an unknown kind is nobody’s key');
 });
+
+test('the emulator validates FLUX input like Replicate: 422 naming the field', async () => {
+  const replicate = emu.replicate();
+  const create = (input: Record<string, unknown>) =>
+    createPrediction(replicate, {
+      model: 'black-forest-labs/flux-schnell',
+      input,
+      webhook: 'https://x.invalid/',
+      deadlineSeconds: 60,
+      signal: new AbortController().signal,
+    });
+  await assert.rejects(create({ prompt: 'p', aspect_ratio: '7:3' }), (err: Error & { response?: Response }) => {
+    assert.equal(err.response?.status, 422);
+    assert.match(err.message, /input\.aspect_ratio/);
+    return true;
+  });
+  await assert.rejects(create({ prompt: 'p', input_image: 'https://x/y.png' }), /input_image is not allowed/);
+  await assert.rejects(create({ aspect_ratio: '16:9' }), /prompt is required/);
+  assert.equal(rep().predictionsCreated, 0);
+  const kontext = await createPrediction(replicate, {
+    model: 'black-forest-labs/flux-kontext-pro',
+    input: { prompt: 'p', input_image: 'https://x/y.png', aspect_ratio: '9:16', output_format: 'png' },
+    webhook: 'https://x.invalid/',
+    deadlineSeconds: 60,
+    signal: new AbortController().signal,
+  });
+  assert.equal(kontext.status, 'starting');
+});
+
+test('a cancellation the run asked for cancels the image at Replicate; a worker shutdown leaves it', async () => {
+  emu.configure({ replicate: { processingMs: 10_000 } });
+  const asked = keyframe();
+  asked.result.catch(() => undefined);
+  await waitUntil(() => rep().predictionsCreated === 1, 3000, 'the prediction to exist');
+  await waitUntil(() => asked.h.heartbeats.some((b) => !!(b as { predictionId?: string }).predictionId), 3000, 'id');
+  asked.h.cancel('CANCELLED', { cancelRequested: true });
+  await assert.rejects(asked.result);
+  await waitUntil(() => rep().cancels === 1, 3000, 'the cancel');
+  assert.equal(rep().predictions[0]!.status, 'canceled');
+
+  const stopped = keyframe({ ...KF, keyframeIndex: 2 });
+  stopped.result.catch(() => undefined);
+  await waitUntil(() => rep().predictionsCreated === 2, 3000, 'the second prediction');
+  await waitUntil(() => stopped.h.heartbeats.some((b) => !!(b as { predictionId?: string }).predictionId), 3000, 'id');
+  stopped.h.cancel('WORKER_SHUTDOWN', { workerShutdown: true });
+  await assert.rejects(stopped.result);
+  assert.equal(rep().cancels, 1, 'the shutdown left the prediction for the next attempt');
+  assert.ok(['starting', 'processing'].includes(rep().predictions[1]!.status), 'still running');
+});

@@ -46,7 +46,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createGenerateActivities({ replicate: deps.replicate, ...deps.generate, stopping: deps.stopping }),
     ...createKeyframeActivities({
       replicate: deps.replicate,
-      webhookUrl: deps.generate?.webhookUrl,
       providerErrorBudgetMs: deps.generate?.providerErrorBudgetMs,
       stopping: deps.stopping,
     }),

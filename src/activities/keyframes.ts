@@ -46,8 +46,6 @@ export interface KeyframeDeps {
   /** Replicate's Cancel-After (default 10 min: an image that takes longer is stuck, not slow). */
   predictionDeadlineSeconds?: number;
   lateCreateGraceMs?: number;
-  /** VIDFLOW_WEBHOOK_URL: the key's carrier. No activity id rides along: keyframes are polled, not completed by the receiver. */
-  webhookUrl?: string;
   providerErrorBudgetMs?: number;
   /** The worker's shutdown signal (src/worker/signals.ts): a polling attempt hands over at once. */
   stopping?: AbortSignal;
@@ -148,7 +146,9 @@ export function createKeyframeActivities(deps: KeyframeDeps): KeyframeActivities
           prediction = await createPrediction(replicate, {
             model: job.model,
             input: job.input,
-            webhook: webhookFor({ ...job, try: modelFailures }, deps.webhookUrl ?? ADOPTION_WEBHOOK_BASE),
+            // Always the never-resolving base, even with VIDFLOW_WEBHOOK_URL: keyframes are polled, so
+            // the receiver has nothing to complete, and the URL only carries the key.
+            webhook: webhookFor({ ...job, try: modelFailures }, ADOPTION_WEBHOOK_BASE),
             deadlineSeconds: deadline,
             signal,
           });

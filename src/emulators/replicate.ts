@@ -904,10 +904,18 @@ export class ReplicateEmulator {
       default:
         break;
     }
-    const bytes =
-      fault === 'broken'
-        ? Buffer.from('<html><body>This is not an MP4 file.</body></html>\n'.repeat(64))
-        : await readFile(await this.clipFor(record));
+    let bytes: Buffer;
+    try {
+      bytes =
+        fault === 'broken'
+          ? Buffer.from('<html><body>This is not an MP4 file.</body></html>\n'.repeat(64))
+          : await readFile(await this.clipFor(record));
+    } catch (err) {
+      // An input image that cannot be fetched (start_image, end_image): the render failed.
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`emulator: cannot render ${record.id}: ${(err as Error).message}`);
+      return;
+    }
     res.writeHead(200, {
       'content-type': isImageModel(record.model) ? 'image/png' : 'video/mp4',
       'content-length': String(bytes.length),
