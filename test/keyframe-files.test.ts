@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -104,6 +105,13 @@ test('a keyframe downloads as a PNG named by its prediction, and uploads byte fo
     },
   );
   assert.equal(emu.state.replicate.filesUploaded, 1);
+  const sha = createHash('sha256')
+    .update(await readFile(kf.path))
+    .digest('hex');
+  assert.deepEqual(
+    emu.state.replicate.files.map((f) => f.sha256),
+    [sha],
+  );
   assert.equal(up.url, `${emu.replicateBaseUrl}/files/${up.fileId}`);
   const res = await fetch(`${up.url}/download`, { headers: { authorization: `Bearer ${REPLICATE_TOKEN}` } });
   assert.equal(res.status, 200);

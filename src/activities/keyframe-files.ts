@@ -183,7 +183,8 @@ export function createKeyframeFileActivities(deps: KeyframeFileDeps): KeyframeFi
         throw failure('DownloadFailed', `${tag}: download broke off: ${(err as Error).message}`);
       }
       if (bytes.length > maxBytes) throw failure('DownloadRefused', `${tag}: download refused: over ${maxBytes} bytes`);
-      ctx.heartbeat({ receivedBytes: bytes.length, sceneIndex: input.keyframeIndex } satisfies DownloadHeartbeat);
+      // No sceneIndex: `vidflow watch` would show it on scene K.
+      ctx.heartbeat({ receivedBytes: bytes.length } satisfies DownloadHeartbeat);
       await mkdir(dirname(dest), { recursive: true });
       const tmp = `${dest}.part-${ctx.info.attempt}${extname(dest)}`;
       let file: KeyframeFile;

@@ -45,6 +45,17 @@ export class ReplicateFiles {
     this.uploads = 0;
   }
 
+  /** What was uploaded, oldest first: for tests (the emulator's state). */
+  list(): { id: string; name: string; size: number; sha256: string; metadata: unknown }[] {
+    return [...this.files.values()].map((f) => ({
+      id: f.id,
+      name: f.name,
+      size: f.data.length,
+      sha256: createHash('sha256').update(f.data).digest('hex'),
+      metadata: f.metadata,
+    }));
+  }
+
   /** The bytes behind a URL this store handed out (`urls.get` or its download), or undefined. */
   bytesOf(url: string): Buffer | undefined {
     const prefix = `${this.apiBaseUrl}/files/`;

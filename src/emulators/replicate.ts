@@ -244,6 +244,8 @@ export interface ReplicateEmulatorState {
   promptScenes: Record<string, { scene: number; color: string }>;
   /** Files uploaded through the Files API (replicate-files.ts). */
   filesUploaded: number;
+  /** The files stored now (deleted ones gone), with their sha256, for tests. */
+  files: ReturnType<ReplicateFiles['list']>;
   /** All predictions, oldest first, as GET would return them now (model and input included). */
   predictions: PredictionJson[];
   /** Webhook deliveries (POSTs, duplicates and retries included), those answered 2xx, and the rest. */
@@ -393,7 +395,7 @@ export class ReplicateEmulator {
     this.files = new ReplicateFiles(opts.apiBaseUrl);
   }
 
-  private emptyCounters(): Omit<ReplicateEmulatorState, 'predictions' | 'promptScenes' | 'filesUploaded'> {
+  private emptyCounters(): Omit<ReplicateEmulatorState, 'predictions' | 'promptScenes' | 'filesUploaded' | 'files'> {
     return {
       webhooks: { sent: 0, delivered: 0, failed: 0, badSignatures: 0, lost: 0 },
       requests: { create: 0, get: 0, cancel: 0, list: 0, other: 0 },
@@ -434,6 +436,7 @@ export class ReplicateEmulator {
       ...structuredClone(this.counters),
       promptScenes,
       filesUploaded: this.files.uploads,
+      files: this.files.list(),
       predictions: this.order.map((id) => this.view(this.predictions.get(id)!, now)),
     };
   }
