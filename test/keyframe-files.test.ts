@@ -186,6 +186,18 @@ test('the contact sheet puts 3 keyframes in a row and 5 in rows of 4', async () 
   const info5 = await probeImage(sheet5.path);
   assert.deepEqual([info5.width, info5.height], [1280, 360]);
   assert.notEqual(sheet5.path, sheet3.path, 'another set of keyframes, another sheet');
+
+  await assert.rejects(
+    harness().run((i: { workflowId: string; keyframes: string[] }) => files().makeContactSheet(i), {
+      workflowId: WF,
+      keyframes: [kfs[0]!.path, join(workDir, 'keyframe-9-gone.png')],
+    }),
+    (err: Error & { type?: string; nonRetryable?: boolean }) => {
+      assert.match(err.message, /keyframe 2 \(keyframe-9-gone\.png\) is not on this worker/);
+      assert.equal(err.nonRetryable, true);
+      return true;
+    },
+  );
 });
 
 test("the emulator's Kling clip starts at start_image and ends at end_image (mean abs diff <= 6 per channel)", async (t) => {

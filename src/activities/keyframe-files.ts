@@ -219,9 +219,10 @@ export function createKeyframeFileActivities(deps: KeyframeFileDeps): KeyframeFi
       try {
         bytes = await readFile(path);
       } catch (err) {
-        // Gone (another worker, a cleaned folder): the workflow downloads it again.
+        // Gone (another worker, a cleaned folder): retrying here cannot bring it back; the
+        // workflow downloads it again (non-retryable, so it learns at once).
         throw failure(
-          'DownloadFailed',
+          'InvalidInput',
           `${tag}: cannot read ${basename(path)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
         );
       }
@@ -254,6 +255,12 @@ export function createKeyframeFileActivities(deps: KeyframeFileDeps): KeyframeFi
       const digest = createHash('sha256').update(images.join('\n')).digest('hex').slice(0, 12);
       const out = inside(dir, `contact-sheet-${digest}.jpg`);
       if (await stat(out).catch(() => undefined)) return { path: out };
+      for (const [i, image] of images.entries()) {
+        if (!(await stat(image).catch(() => undefined))) {
+          // Non-retryable: the workflow downloads the keyframe again rather than waiting on it here.
+          throw failure('InvalidInput', `contact sheet: keyframe ${i + 1} (${basename(image)}) is not on this worker`);
+        }
+      }
       const tmp = `${out}.part-${ctx.info.attempt}.jpg`;
       try {
         await makeContactSheetImage({ images, output: tmp, signal: ctx.cancellationSignal });
