@@ -12,7 +12,7 @@ import { TERMINAL, keyedPredictionsSince, pickAdoption } from '../providers/repl
 import type { Reader } from '../providers/replicate-predictions';
 import { cancelAtReplicate } from './prediction-cancel';
 
-/** One scene's generation, as the generate activity searches for it. */
+/** One scene's (or, with `kind: 'keyframe'`, one keyframe's) generation, as the generate activities search for it. */
 export interface Job extends Omit<GenerationKey, 'try'> {
   tag: string;
   /** Replicate `owner/name`, and the input exactly as sent. */
@@ -41,7 +41,8 @@ const ofJob = (job: Job) => (k: GenerationKey) =>
   k.namespace === job.namespace &&
   k.workflowId === job.workflowId &&
   k.scene === job.scene &&
-  k.generation === job.generation;
+  k.generation === job.generation &&
+  k.kind === job.kind;
 
 export function createKeySearch(deps: { replicate: Replicate; lateCreateGraceMs: number; maxModelFailures: number }) {
   const { replicate } = deps;

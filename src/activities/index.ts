@@ -13,6 +13,8 @@ import { createDownloadActivities } from './download';
 import type { DownloadDeps } from './download';
 import { createGenerateActivities } from './generate';
 import type { GenerateDeps } from './generate';
+import { createKeyframeFileActivities } from './keyframe-files';
+import { createKeyframeActivities } from './keyframes';
 import { createPlanActivities } from './plan';
 import { createPublishActivities } from './publish';
 import type { ArtifactStore } from '../artifacts/store';
@@ -42,6 +44,18 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPlanActivities({ openai: deps.openai, openaiModel: deps.openaiModel }),
     ...createGenerateActivities({ replicate: deps.replicate, ...deps.generate, stopping: deps.stopping }),
+    ...createKeyframeActivities({
+      replicate: deps.replicate,
+      providerErrorBudgetMs: deps.generate?.providerErrorBudgetMs,
+      stopping: deps.stopping,
+    }),
+    ...createKeyframeFileActivities({
+      workDir: deps.workDir,
+      replicate: deps.replicate,
+      fetch: deps.download?.fetch,
+      allowedHosts: deps.download?.allowedHosts,
+      maxRedirects: deps.download?.maxRedirects,
+    }),
     ...createCancelPredictionsActivities({ replicate: deps.replicate }),
     ...createDownloadActivities({ workDir: deps.workDir, ...deps.download }),
     ...createStitchActivities({ outputDir: deps.outputDir, maxConcurrentStitches: deps.maxConcurrentStitches }),

@@ -5,10 +5,19 @@
  * failure vidflow must survive can be injected globally or one request at a time.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { makeTestClip, sceneColor } from '../media/testclip';
+import { ReplicateFiles } from './replicate-files';
+import {
+  IMAGE_MODEL_SPECS,
+  imageOutput,
+  imageSize,
+  isImageModel,
+  renderImage,
+  renderTransitionClip,
+} from './replicate-images';
 import {
   HttpError,
   bearerToken,
@@ -157,7 +166,7 @@ const KLING_SPEC: ReplicateModelSpec = {
 
 export function defaultReplicateConfig(): ReplicateEmulatorConfig {
   return {
-    models: { [KLING_MODEL]: KLING_SPEC },
+    models: { [KLING_MODEL]: KLING_SPEC, ...IMAGE_MODEL_SPECS },
     rejectToken: null,
     latencyMs: 0,
     startingMs: 500,
@@ -199,7 +208,8 @@ export interface PredictionJson {
   version: string;
   input: Record<string, unknown>;
   logs: string;
-  output: string | null;
+  /** A URL; a list of them for models that answer one (FLUX schnell). */
+  output: string | string[] | null;
   data_removed: boolean;
   error: string | null;
   status: PredictionStatus;
@@ -232,7 +242,11 @@ export interface ReplicateEmulatorState {
   faultsServed: string[];
   /** Colour of each distinct prompt, in order of first appearance (scene 1 = red, 2 = green, …). */
   promptScenes: Record<string, { scene: number; color: string }>;
-  /** All predictions, oldest first, as GET would return them now. */
+  /** Files uploaded through the Files API (replicate-files.ts). */
+  filesUploaded: number;
+  /** The files stored now (deleted ones gone), with their sha256, for tests. */
+  files: ReturnType<ReplicateFiles['list']>;
+  /** All predictions, oldest first, as GET would return them now (model and input included). */
   predictions: PredictionJson[];
   /** Webhook deliveries (POSTs, duplicates and retries included), those answered 2xx, and the rest. */
   webhooks: { sent: number; delivered: number; failed: number; badSignatures: number; lost: number };
@@ -374,9 +388,14 @@ export class ReplicateEmulator {
   /** Sends each finished prediction's `completed` webhook, like Replicate does (one sweep every 100 ms). */
   private readonly webhookSweep = setInterval(() => this.sweepWebhooks(), 100).unref();
 
-  constructor(private readonly opts: ReplicateEmulatorOptions) {}
+  /** The Files API (storyboard keyframes go up through it). */
+  readonly files: ReplicateFiles;
 
-  private emptyCounters(): Omit<ReplicateEmulatorState, 'predictions' | 'promptScenes'> {
+  constructor(private readonly opts: ReplicateEmulatorOptions) {
+    this.files = new ReplicateFiles(opts.apiBaseUrl);
+  }
+
+  private emptyCounters(): Omit<ReplicateEmulatorState, 'predictions' | 'promptScenes' | 'filesUploaded' | 'files'> {
     return {
       webhooks: { sent: 0, delivered: 0, failed: 0, badSignatures: 0, lost: 0 },
       requests: { create: 0, get: 0, cancel: 0, list: 0, other: 0 },
@@ -399,6 +418,7 @@ export class ReplicateEmulator {
     this.order = [];
     this.promptScenes.clear();
     this.counters = this.emptyCounters();
+    this.files.reset();
   }
 
   /** Stops waits and downloads in progress and lets running ffmpeg renders finish, so the clip folder can go. */
@@ -415,6 +435,8 @@ export class ReplicateEmulator {
     return {
       ...structuredClone(this.counters),
       promptScenes,
+      filesUploaded: this.files.uploads,
+      files: this.files.list(),
       predictions: this.order.map((id) => this.view(this.predictions.get(id)!, now)),
     };
   }
@@ -450,6 +472,7 @@ export class ReplicateEmulator {
     }
     this.counters.requests.other++;
     await this.preamble(req, 'other', []);
+    if (a === 'files') return this.files.handle(req, res, parts);
     if (a === 'models' && b && c && parts.length === 3 && method === 'GET') {
       const spec = this.config.models[`${b}/${c}`];
       if (!spec) throw problem(404, 'Not found', `The requested model ${b}/${c} was not found.`);
@@ -603,7 +626,9 @@ export class ReplicateEmulator {
       this.promptScenes.set(prompt, scene);
     }
     const aspect = (input.aspect_ratio ?? spec.inputs.aspect_ratio?.default ?? '16:9') as ClipAspect;
-    const size = clipSize(aspect, this.config.clipWidth, this.config.clipHeight);
+    const size = isImageModel(model)
+      ? imageSize(aspect === ('match_input_image' as ClipAspect) ? '16:9' : aspect, this.config.clipWidth)
+      : clipSize(aspect, this.config.clipWidth, this.config.clipHeight);
     const seconds = Number(input.duration ?? input.seconds ?? spec.inputs.duration?.default ?? 5);
     const startAt = now + this.config.startingMs;
     const record: PredictionRecord = {
@@ -802,7 +827,7 @@ export class ReplicateEmulator {
       version: p.version,
       input: removed ? {} : structuredClone(p.input),
       logs: removed ? '' : this.logs(p, startedAt, done ? end : undefined, now),
-      output: status === 'succeeded' && !removed ? `${this.opts.filesBaseUrl}/${p.id}/output.mp4` : null,
+      output: status === 'succeeded' && !removed ? this.outputOf(p) : null,
       data_removed: removed,
       error: done ? (end.error ?? null) : null,
       status,
@@ -860,7 +885,7 @@ export class ReplicateEmulator {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('Not Found');
     };
-    const m = /^\/([a-z0-9]+)\/output\.mp4$/.exec(path);
+    const m = /^\/([a-z0-9]+)\/output\.(?:mp4|png)$/.exec(path);
     if (!m?.[1] || (req.method !== 'GET' && req.method !== 'HEAD')) return notFound();
     this.counters.downloads++;
     const record = this.predictions.get(m[1]);
@@ -882,12 +907,20 @@ export class ReplicateEmulator {
       default:
         break;
     }
-    const bytes =
-      fault === 'broken'
-        ? Buffer.from('<html><body>This is not an MP4 file.</body></html>\n'.repeat(64))
-        : await readFile(await this.clipFor(record));
+    let bytes: Buffer;
+    try {
+      bytes =
+        fault === 'broken'
+          ? Buffer.from('<html><body>This is not an MP4 file.</body></html>\n'.repeat(64))
+          : await readFile(await this.clipFor(record));
+    } catch (err) {
+      // An input image that cannot be fetched (start_image, end_image): the render failed.
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`emulator: cannot render ${record.id}: ${(err as Error).message}`);
+      return;
+    }
     res.writeHead(200, {
-      'content-type': 'video/mp4',
+      'content-type': isImageModel(record.model) ? 'image/png' : 'video/mp4',
       'content-length': String(bytes.length),
       'cache-control': 'public, max-age=3600',
       etag: `"${createHash('md5').update(bytes).digest('hex')}"`,
@@ -945,8 +978,56 @@ export class ReplicateEmulator {
     return sent;
   }
 
+  private outputOf(p: PredictionRecord): string | string[] {
+    if (!isImageModel(p.model)) return `${this.opts.filesBaseUrl}/${p.id}/output.mp4`;
+    return imageOutput(p.model, `${this.opts.filesBaseUrl}/${p.id}/output.png`);
+  }
+
+  /**
+   * An input image's file: an uploaded file or an image prediction's output of this emulator,
+   * resolved from memory; any other URL fetched (as Replicate fetches input URLs).
+   */
+  private async inputImage(url: string): Promise<string> {
+    const own = /\/([a-z0-9]+)\/output\.png$/.exec(url);
+    const record = url.startsWith(this.opts.filesBaseUrl) && own?.[1] ? this.predictions.get(own[1]) : undefined;
+    if (record && isImageModel(record.model)) return this.clipFor(record);
+    let bytes = this.files.bytesOf(url);
+    if (!bytes) {
+      const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+      if (!res.ok) throw new Error(`input image ${url} answered ${res.status}`);
+      bytes = Buffer.from(await res.arrayBuffer());
+    }
+    const path = join(this.opts.clipDir, `input-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.img`);
+    await writeFile(path, bytes);
+    return path;
+  }
+
   private clipFor(p: PredictionRecord): Promise<string> {
     const { seconds, width, height } = p.clip;
+    const prompt = typeof p.input.prompt === 'string' ? p.input.prompt : '';
+    if (isImageModel(p.model)) {
+      const key = `image-${createHash('sha256').update(prompt).digest('hex').slice(0, 16)}-${width}x${height}`;
+      return this.cached(key, () =>
+        renderImage({ path: join(this.opts.clipDir, `${key}.png`), prompt, width, height }),
+      );
+    }
+    const start = typeof p.input.start_image === 'string' ? p.input.start_image : undefined;
+    const end = typeof p.input.end_image === 'string' ? p.input.end_image : undefined;
+    if (start) {
+      // Per prediction: the frames depend on the images, not only on the prompt.
+      const key = `frames-${p.id}-${seconds}s-${width}x${height}`;
+      return this.cached(key, async () =>
+        renderTransitionClip({
+          path: join(this.opts.clipDir, `${key}.mp4`),
+          start: await this.inputImage(start),
+          end: end ? await this.inputImage(end) : undefined,
+          seconds,
+          width,
+          height,
+          fps: this.config.fps,
+        }),
+      );
+    }
     const key = `scene${p.scene}-${seconds}s-${width}x${height}-${this.config.fps}fps`;
     let clip = this.clips.get(key);
     if (!clip) {
@@ -964,5 +1045,15 @@ export class ReplicateEmulator {
       this.clips.set(key, clip);
     }
     return clip;
+  }
+
+  private cached(key: string, render: () => Promise<string>): Promise<string> {
+    let file = this.clips.get(key);
+    if (!file) {
+      file = render();
+      void file.catch(() => this.clips.delete(key));
+      this.clips.set(key, file);
+    }
+    return file;
   }
 }

@@ -34,6 +34,12 @@ export interface GenerationKey {
   generation: number;
   /** The model's failures before this prediction (0 for the first). */
   try: number;
+  /**
+   * What was paid for: a scene's clip (absent, so clip keys and their URLs stay as before) or a
+   * storyboard keyframe, whose index then sits in `scene`. Part of the key, so keyframe K is never
+   * adopted as scene K's clip, nor the reverse.
+   */
+  kind?: 'keyframe';
 }
 
 const PARAMS = {
@@ -42,6 +48,7 @@ const PARAMS = {
   scene: 'vidflow_scene',
   generation: 'vidflow_gen',
   try: 'vidflow_try',
+  kind: 'vidflow_kind',
 } as const;
 
 /** The webhook URL carrying `key`, on `base` (its own query parameters kept). */
@@ -52,6 +59,7 @@ export function webhookFor(key: GenerationKey, base: string = ADOPTION_WEBHOOK_B
   url.searchParams.set(PARAMS.scene, String(key.scene));
   url.searchParams.set(PARAMS.generation, String(key.generation));
   url.searchParams.set(PARAMS.try, String(key.try));
+  if (key.kind) url.searchParams.set(PARAMS.kind, key.kind);
   return url.toString();
 }
 
@@ -71,10 +79,13 @@ export function keyOf(prediction: { webhook?: string | null | undefined }): Gene
   const scene = count(q.get(PARAMS.scene));
   const generation = count(q.get(PARAMS.generation));
   const tryNo = count(q.get(PARAMS.try));
+  const kind = q.get(PARAMS.kind);
+  // A kind this code does not know (a newer deployment's) is nobody's key here: never adopted.
+  if (kind !== null && kind !== 'keyframe') return undefined;
   if (!namespace || !workflowId || scene === undefined || generation === undefined || tryNo === undefined) {
     return undefined;
   }
-  return { namespace, workflowId, scene, generation, try: tryNo };
+  return { namespace, workflowId, scene, generation, try: tryNo, ...(kind ? { kind } : {}) };
 }
 
 export function sameKey(a: GenerationKey, b: GenerationKey): boolean {
@@ -83,7 +94,8 @@ export function sameKey(a: GenerationKey, b: GenerationKey): boolean {
     a.workflowId === b.workflowId &&
     a.scene === b.scene &&
     a.generation === b.generation &&
-    a.try === b.try
+    a.try === b.try &&
+    a.kind === b.kind
   );
 }
 

@@ -70,6 +70,22 @@ export function fakeActivities(calls: Calls, over: Partial<Activities> = {}): Ac
       calls.publish.push(input.workflowId);
       return { uri: `file://test${input.path}`, sizeBytes: 1000 };
     },
+    // Storyboard keyframes (#15): instant answers, for workflow tests that do not look at them.
+    generateKeyframe: async (input) => ({
+      predictionId: `kf${input.keyframeIndex}-${input.generation ?? 0}`,
+      outputUrl: `https://replicate.delivery/x/keyframe-${input.keyframeIndex}.png`,
+    }),
+    downloadKeyframe: async (input) => ({
+      path: `/tmp/keyframe-${input.keyframeIndex}.png`,
+      sizeBytes: 1,
+      width: 64,
+      height: 36,
+    }),
+    uploadKeyframe: async (input) => ({
+      url: `https://api.replicate.com/v1/files/kf${input.keyframeIndex}`,
+      fileId: `kf${input.keyframeIndex}`,
+    }),
+    makeContactSheet: async (input) => ({ path: `/tmp/${input.workflowId}-contact-sheet.jpg` }),
     ...over,
   };
 }
