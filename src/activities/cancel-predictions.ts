@@ -47,7 +47,7 @@ export function createCancelPredictionsActivities(deps: CancelPredictionsDeps) {
       const namespace = ctx.info.workflowNamespace ?? 'default';
       const scenes = input.scenes ? new Set(input.scenes) : undefined;
       const wanted = (k: GenerationKey) =>
-        k.namespace === namespace && k.workflowId === input.workflowId && (!scenes || scenes.has(k.scene));
+        k.namespace === namespace && k.workflowId === input.workflowId && (!scenes || (!k.kind && scenes.has(k.scene)));
       const result: CancelPredictionsResult = { cancelled: [], found: 0, searched: 0 };
       const ours = keyedPredictionsSince(replicate, {
         sinceMs: since - CLOCK_SKEW_MARGIN_MS,

@@ -166,6 +166,8 @@ export function createGenerateActivities(deps: GenerateDeps) {
           seconds: input.seconds,
           aspectRatio: input.aspectRatio,
           negativePrompt: input.negativePrompt,
+          startImage: input.startImage,
+          endImage: input.endImage,
         }),
         namespace: ctx.info.workflowNamespace ?? 'default',
         workflowId: input.workflowId,
