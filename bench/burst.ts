@@ -62,7 +62,10 @@ async function main(): Promise<void> {
     dbFile: join(dir, 'temporal.db'),
   });
   const emu = await startEmulators({});
-  emu.configure({ replicate: { latencyMs: 5, startingMs: 50, processingMs: LATENCY_MS } });
+  // The emulator enforces the account's limit as Replicate does: a create past it is a 429.
+  emu.configure({
+    replicate: { latencyMs: 5, startingMs: 50, processingMs: LATENCY_MS, createsPerMinute: PER_MINUTE },
+  });
   const cfg = loadConfig({ REPLICATE_API_TOKEN: 'r8_bench', REPLICATE_BASE_URL: emu.replicateBaseUrl });
   const stops: (() => Promise<void>)[] = [];
   try {
