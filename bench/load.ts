@@ -431,6 +431,8 @@ async function main(): Promise<void> {
         processingMs: Math.round((2 * L) / 3),
         clipWidth: CLIP_W,
         clipHeight: CLIP_H,
+        // Replicate's create limit, enforced as Replicate does (429 past it): the 429s counted are real.
+        createsPerMinute: 600,
       },
     });
     const env: NodeJS.ProcessEnv = {
