@@ -380,7 +380,15 @@ function providerFigures(before: EmulatorSnapshot, after: EmulatorSnapshot, sinc
       0,
     ) / 60_000;
   const reads = d('get') + d('list');
+  // Most creates in any 60 s window: against the account's 600/min (the provider queue's pace).
+  const created = preds.map((p) => Date.parse(p.created_at)).sort((a, b) => a - b);
+  let createsPerMinutePeak = 0;
+  for (let i = 0, j = 0; j < created.length; j++) {
+    while (created[j]! - created[i]! >= 60_000) i++;
+    createsPerMinutePeak = Math.max(createsPerMinutePeak, j - i + 1);
+  }
   return {
+    createsPerMinutePeak,
     clips: Math.max(1, preds.length),
     peak,
     creates: d('create'),
@@ -423,6 +431,8 @@ async function main(): Promise<void> {
         processingMs: Math.round((2 * L) / 3),
         clipWidth: CLIP_W,
         clipHeight: CLIP_H,
+        // Replicate's create limit, enforced as Replicate does (429 past it): the 429s counted are real.
+        createsPerMinute: 600,
       },
     });
     const env: NodeJS.ProcessEnv = {
@@ -551,6 +561,7 @@ async function main(): Promise<void> {
     );
     say(`  reads per clip per minute  ${provider.readsPerClipMinute.toFixed(3)} (reads / clip-minutes in flight)`);
     say(`  429s                       ${provider.rateLimited}`);
+    say(`  creates/min, peak          ${provider.createsPerMinutePeak} (any 60 s window)`);
     say(`  webhooks                   ${JSON.stringify(provider.webhooks)}`);
     say(
       `  generation phase p50/p95   ${s(percentile(genPhase, 50))} / ${s(percentile(genPhase, 95))} (first generate scheduled -> last clip downloaded; L = ${s(L)})`,

@@ -14,7 +14,8 @@
  * `short-clip`, a 0.2 s clip generated again, `over-budget`, an expiry refused by --max-cost, and
  * `reviewed`, an edit, approveRun updates and a redo in result review; `cancel`: the same, where
  * `fallback-cancelled`, cancelled during generation, and `flagged`, failed during it, run
- * cancelPredictions before their cleanup).
+ * cancelPredictions before their cleanup; `provider`: the same, every generation scheduled on the
+ * provider queue).
  *
  * Failures in a history carry the recording machine's stack traces; their absolute paths are
  * rewritten to `<repo>/...` before a file is saved (replay never reads stack traces), so a
@@ -27,6 +28,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { findTemporalBinary } from '../src/client/temporal-binary';
 import { failure } from '../src/shared/failures';
+import { providerTaskQueue } from '../src/shared/names';
 import { approveSignal, approveUpdate, editSceneUpdate, redoSceneUpdate, statusQuery } from '../src/shared/messages';
 import type { PipelineInputArgs } from '../src/shared/schemas';
 import { videoPipeline } from '../src/workflows';
@@ -150,6 +152,14 @@ async function main(): Promise<void> {
     activities,
     maxHeartbeatThrottleInterval: '200ms',
   });
+  // Generations of runs since PATCH_PROVIDER_QUEUE are scheduled there.
+  const provider = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: providerTaskQueue(taskQueue),
+    activities,
+    maxHeartbeatThrottleInterval: '200ms',
+  });
+  const providerRunning = provider.run();
   const stamp = Date.now().toString(36);
   await worker.runUntil(async () => {
     const run = async (
@@ -222,6 +232,8 @@ async function main(): Promise<void> {
       );
     }
   });
+  provider.shutdown();
+  await providerRunning;
   await env.teardown();
 }
 

@@ -95,6 +95,11 @@ export const EnvSchema = z.object({
   VIDFLOW_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(2000),
   /** Per-worker cap on predictions in flight, to stay under the provider's concurrency limits. */
   VIDFLOW_MAX_CONCURRENT_GENERATIONS: z.coerce.number().int().min(1).default(8),
+  /**
+   * Replicate's prediction-create limit for the whole account (600/min). Every worker polls the
+   * provider queue at this rate; Temporal enforces it across all of them (docs/architecture.md).
+   */
+  VIDFLOW_REPLICATE_CREATES_PER_MINUTE: z.coerce.number().positive().max(60_000).default(600),
   /** Per-worker cap on ffmpeg stitches at once: CPU-bound, so more than the cores only slows all. */
   VIDFLOW_MAX_CONCURRENT_STITCHES: z.coerce.number().int().min(1).default(1),
   /** Download allow-list, comma-separated (`replicate.delivery,*.replicate.delivery`); replaces the default. */

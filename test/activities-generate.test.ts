@@ -1,7 +1,7 @@
 /**
  * generateClip against the Replicate emulator with the real `replicate` client and our fetch
  * wrapper: the lifecycle, resuming and adopting instead of paying twice, the failure catalogue,
- * 429 without a tight loop, cancellation that cancels at Replicate only when the run asked for it,
+ * 429s waited out without a tight loop, cancellation that cancels at Replicate only when the run asked for it,
  * and the per-worker cap on concurrent generations.
  */
 import { test } from 'node:test';
@@ -215,15 +215,28 @@ test('a prompt over 2500 characters is refused by the activity itself (InvalidIn
   assert.equal(rep().requests.create, 0);
 });
 
-test('429 on create: RateLimited with nextRetryDelay from Retry-After, exactly one request, no waiting in the attempt', async () => {
-  emu.configure({ replicate: { nextCreate: ['rateLimited'], retryAfterSeconds: 4 } });
+test('429s on create are waited out in the attempt (Retry-After, heartbeating): one attempt, one prediction', async () => {
+  emu.configure({ replicate: { nextCreate: ['rateLimited', 'rateLimited'], retryAfterSeconds: 1 } });
   const started = Date.now();
-  const err = await expectFailure(generate().result, 'RateLimited');
+  const { h, result } = generate();
+  const r = await result;
+  const waited = Date.now() - started;
+  assert.equal(r.predictionId, only().id, 'the attempt itself got its clip: no attempt spent on the 429s');
+  assert.equal(rep().requests.create, 3, "two 429s, then the create; the client's own tight retry loop stays disarmed");
+  assert.equal(rep().predictionsCreated, 1);
+  assert.equal(rep().faultsServed.filter((f) => f === 'create:rateLimited').length, 2);
+  assert.ok(waited >= 2000, `Retry-After: 1 honoured twice, waited ${waited} ms`);
+  const creating = h.heartbeats.filter((b) => (b as { creatingSince?: string } | undefined)?.creatingSince);
+  assert.ok(creating.length >= 2, `heartbeats while waiting out the 429s: ${creating.length}`);
+});
+
+test('429s on create past the budget: RateLimited (retryable), no prediction', async () => {
+  emu.configure({ replicate: { fault: 'rateLimited', retryAfterSeconds: 1 } });
+  const err = await expectFailure(generate(INPUT, {}, { providerErrorBudgetMs: 1500 }).result, 'RateLimited');
   assert.equal(err.nonRetryable, false);
-  assert.equal(err.nextRetryDelay, 4000);
-  assert.equal(rep().requests.create, 1, "the client's tight retry loop was disarmed");
+  assert.match(err.message, /create: Replicate kept failing/);
+  assert.ok(rep().requests.create >= 2, `the create was asked again: ${rep().requests.create}`);
   assert.equal(rep().predictionsCreated, 0);
-  assert.ok(Date.now() - started < 1000, 'the attempt fails at once; Temporal waits the Retry-After');
 });
 
 test('402 on create (out of credit): QuotaExceeded, non-retryable', async () => {

@@ -432,6 +432,27 @@ void test('replicate: 429 carries Retry-After; the client retries a one-shot 429
   assert.equal(emu.state.replicate.requests.create, 2);
 });
 
+void test("replicate: createsPerMinute, the account's create limit per sliding minute: past it a 429, nothing created", async () => {
+  emu.configure({ replicate: { createsPerMinute: 2, retryAfterSeconds: 5 } });
+  const create = () =>
+    fetch(`${emu.replicateBaseUrl}/models/${KLING}/predictions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${REPLICATE_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { prompt: 'x' } }),
+    });
+  const statuses = [];
+  for (let i = 0; i < 3; i++) statuses.push((await create()).status);
+  const limited = await create();
+  assert.deepEqual(statuses, [201, 201, 429]);
+  assert.equal(limited.status, 429);
+  assert.equal(limited.headers.get('retry-after'), '5');
+  assert.equal(emu.state.replicate.predictionsCreated, 2);
+  assert.deepEqual(emu.state.replicate.faultsServed, ['create:rateLimited', 'create:rateLimited']);
+  emu.reset();
+  emu.configure(FAST);
+  assert.equal((await create()).status, 201, 'reset forgets the window (and the limit)');
+});
+
 void test('replicate: bad inputs get 422 with invalid_fields; an unknown model gets 404; 402 and 5xx', async () => {
   const client = replicate();
   const cases: [Record<string, unknown>, string, string][] = [

@@ -44,9 +44,14 @@ const scenes = (n: number, tag: string): Omit<GenerateClipInput, 'workflowId'>[]
     aspectRatio: '16:9' as const,
   }));
 
-async function startWorker(taskQueue: string, o: { slots?: number } = {}) {
+async function startWorker(taskQueue: string, o: { slots?: number; errorBudgetMs?: number } = {}) {
   const replicate = emu.replicate();
-  const tracker = new PredictionTracker({ replicate, pollMs: 300, heartbeatMs: 1000 });
+  const tracker = new PredictionTracker({
+    replicate,
+    pollMs: 300,
+    heartbeatMs: 1000,
+    ...(o.errorBudgetMs !== undefined ? { errorBudgetMs: o.errorBudgetMs } : {}),
+  });
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
@@ -209,6 +214,40 @@ test('Replicate answering 503 to every read for a while: the tracker rides it ou
       e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : [],
     );
     assert.deepEqual(attempts, [1, 1, 1], 'no attempt was spent on the outage');
+  } finally {
+    await w.stop();
+  }
+});
+
+test('reads failing past the error budget end the attempts with ProviderUnavailable; the retries resume, nothing paid twice', async () => {
+  emu.configure({ replicate: { processingMs: 3000, retryAfterSeconds: 0 } });
+  const q = uniqueTaskQueue('tracker-budget');
+  const w = await startWorker(q, { errorBudgetMs: 1000 });
+  try {
+    const handle = await start(q, 2, 'budget');
+    await waitUntil(() => emu.state.replicate.predictionsCreated === 2, 10_000, 'two predictions created');
+    // The bulk reads (list) fail for 5 s, five times the budget; a retry's resume (get) works.
+    emu.configure({
+      replicate: { outageUntil: Date.now() + 5000, outageRoutes: ['list'], outageFault: 'unavailable' },
+    });
+    let lastFailure = '';
+    await eventually(
+      async () => {
+        const d = await handle.describe();
+        const f = d.raw.pendingActivities?.find((a) => a.lastFailure?.message)?.lastFailure;
+        lastFailure = `${f?.applicationFailureInfo?.type ?? ''}: ${f?.message ?? ''}`;
+        return /kept failing/.test(lastFailure);
+      },
+      10_000,
+      'an attempt failed on the budget',
+    );
+    assert.match(
+      lastFailure,
+      /^ProviderUnavailable: scene \d\/2: Replicate kept failing for 1 s; the next attempt resumes/,
+    );
+    const results: GenerateClipResult[] = await handle.result();
+    assert.equal(results.length, 2);
+    assert.equal(emu.state.replicate.predictionsCreated, 2, 'the retries resumed the same predictions');
   } finally {
     await w.stop();
   }

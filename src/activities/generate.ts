@@ -210,22 +210,37 @@ export function createGenerateActivities(deps: GenerateDeps) {
 
         if (!prediction) {
           // Informational (vidflow watch), not load-bearing: see the module comment.
-          ctx.heartbeat({
+          const creating = {
             creatingSince: new Date().toISOString(),
             sceneIndex: input.sceneIndex,
             ...(modelFailures ? { modelFailures } : {}),
-          } satisfies GenerateCreatingHeartbeat);
+          } satisfies GenerateCreatingHeartbeat;
+          ctx.heartbeat(creating);
           ctx.log.info(`${tag}: creating prediction on ${job.model} (${input.seconds} s, ${input.aspectRatio})`);
           const key = { ...job, try: modelFailures };
           try {
-            prediction = await createPrediction(replicate, {
-              model: job.model,
-              input: job.input,
-              // With a real receiver, the activity id rides along: it completes this activity by id.
-              webhook: webhookFor(key, deps.webhookUrl ? withActivity(webhookBase, ctx.info.activityId) : webhookBase),
-              deadlineSeconds: deadline,
-              signal,
-            });
+            // A 429 (the account's create limit) is waited out here, heartbeating, and spends no
+            // attempt: nothing was created. Anything else fails the attempt (see provider-patience.ts).
+            prediction = await read(
+              'create',
+              () =>
+                createPrediction(replicate, {
+                  model: job.model,
+                  input: job.input,
+                  // With a real receiver, the activity id rides along: it completes this activity by id.
+                  webhook: webhookFor(
+                    key,
+                    deps.webhookUrl ? withActivity(webhookBase, ctx.info.activityId) : webhookBase,
+                  ),
+                  deadlineSeconds: deadline,
+                  signal,
+                }),
+              {
+                beat: () => ctx.heartbeat(creating),
+                onStop: () => handover(tag, 'it had not created its prediction yet'),
+                rateLimitsOnly: true,
+              },
+            );
           } catch (err) {
             if (signal.aborted && ctx.cancellationDetails?.cancelRequested) await search.cancelLateCreate(ctx, job);
             throw fromReplicateError(err) ?? err;

@@ -7,8 +7,10 @@
  * Retry-After), heartbeating, for up to `budgetMs` of consecutive errors; past that the attempt
  * fails with the (retryable) failure and the next attempt resumes the same prediction.
  *
- * Creates are never repeated here: a create that failed may still have made a prediction, which
- * the next attempt finds by its generation key instead of paying twice.
+ * Creates are repeated here only after a 429 (`rateLimitsOnly`): Replicate throttled the request
+ * before doing anything, so nothing was paid, and spending an attempt on a limit that every worker
+ * shares would only make the retries of a burst collide again. Any other failed create may still
+ * have made a prediction, which the next attempt finds by its generation key instead of paying twice.
  */
 import type { Context } from '@temporalio/activity';
 import { fromReplicateError, retryAfterMsOf } from '../providers/errors';
@@ -62,6 +64,8 @@ export interface ReadHooks {
   beat: () => void;
   /** The error to throw when the worker starts stopping during a pause (a handover). */
   onStop: () => Error;
+  /** Ride out 429s only (a create): any other error is thrown at once. */
+  rateLimitsOnly?: boolean;
 }
 
 /**
@@ -83,7 +87,8 @@ export function patientReader(ctx: Context, stopping: AbortSignal, tag: string, 
         return value;
       } catch (err) {
         const mapped = fromReplicateError(err);
-        const transient = isFailureType(mapped, 'ProviderUnavailable') || isFailureType(mapped, 'RateLimited');
+        const transient =
+          isFailureType(mapped, 'RateLimited') || (!how.rateLimitsOnly && isFailureType(mapped, 'ProviderUnavailable'));
         if (!mapped || !transient || ctx.cancellationSignal.aborted) throw mapped ?? err;
         errors++;
         firstErrorAt ??= Date.now();

@@ -134,6 +134,11 @@ export interface ReplicateEmulatorConfig {
    * `outageRoutes` get `outageFault` (after the one-shot queues, before `fault`). 0 = none.
    */
   outageUntil: number;
+  /**
+   * The account's prediction-create limit per sliding minute, as Replicate enforces it (600): a
+   * create past it gets 429 with `Retry-After`, counted as `create:rateLimited`. 0 = no limit.
+   */
+  createsPerMinute: number;
   outageRoutes: ApiRoute[];
   outageFault: RequestFault;
   /** Signs webhooks (Standard Webhooks, `whsec_` + base64 key); `GET /v1/webhooks/default/secret` returns it. */
@@ -191,6 +196,7 @@ export function defaultReplicateConfig(): ReplicateEmulatorConfig {
     createAnswerDelayMs: 0,
     clockSkewMs: 0,
     outageUntil: 0,
+    createsPerMinute: 0,
     outageRoutes: ['get'],
     outageFault: 'unavailable',
     webhookSecret: `whsec_${Buffer.from('vidflow emulator webhook signing key').toString('base64')}`,
@@ -384,6 +390,8 @@ export class ReplicateEmulator {
   private promptScenes = new Map<string, number>();
   private clips = new Map<string, Promise<string>>();
   private counters = this.emptyCounters();
+  /** Times of the creates let through in the last minute, for `createsPerMinute`. */
+  private createsAt: number[] = [];
   private closed = false;
   /** Sends each finished prediction's `completed` webhook, like Replicate does (one sweep every 100 ms). */
   private readonly webhookSweep = setInterval(() => this.sweepWebhooks(), 100).unref();
@@ -419,6 +427,7 @@ export class ReplicateEmulator {
     this.promptScenes.clear();
     this.counters = this.emptyCounters();
     this.files.reset();
+    this.createsAt = [];
   }
 
   /** Stops waits and downloads in progress and lets running ffmpeg renders finish, so the clip folder can go. */
@@ -502,7 +511,13 @@ export class ReplicateEmulator {
   private async preamble(req: IncomingMessage, route: string, queue: RequestFault[]): Promise<RequestFault> {
     await sleep(this.config.latencyMs);
     const inOutage = Date.now() < this.config.outageUntil && (this.config.outageRoutes as string[]).includes(route);
-    const fault = queue.shift() ?? (inOutage ? this.config.outageFault : this.config.fault);
+    let fault = queue.shift() ?? (inOutage ? this.config.outageFault : this.config.fault);
+    if (route === 'create' && fault === 'ok' && this.config.createsPerMinute > 0) {
+      const now = Date.now();
+      while (this.createsAt.length > 0 && this.createsAt[0]! <= now - 60_000) this.createsAt.shift();
+      if (this.createsAt.length >= this.config.createsPerMinute) fault = 'rateLimited';
+      else this.createsAt.push(now);
+    }
     if (fault !== 'ok') this.counters.faultsServed.push(`${route}:${fault}`);
     const token = bearerToken(req);
     if (!token || fault === 'unauthorized' || token === this.config.rejectToken) {

@@ -29,3 +29,12 @@ export const SEARCH_ATTRIBUTES = [VIDEO_STAGE, VIDFLOW_CHAT] as const;
 export function workerTaskQueue(sharedQueue: string, workerId: string): string {
   return `${sharedQueue}@${workerId}`;
 }
+
+/**
+ * Where generations are scheduled: a queue of provider calls only, polled by every worker with
+ * Temporal's task-queue rate limit (`maxTaskQueueActivitiesPerSecond`), which the server enforces
+ * for all of them together: the account's create limit holds however many workers there are.
+ */
+export function providerTaskQueue(sharedQueue: string): string {
+  return `${sharedQueue}-provider`;
+}

@@ -1,7 +1,8 @@
 /**
  * Creates the vidflow worker: the shared task queue serves the workflow and every activity; the
  * worker's own queue (`<queue>@<worker id>`) serves the steps that need a run's clips on this
- * disk (download, stitch, publish, cleanup), sent there by the workflow after `claimWorker`.
+ * disk (download, stitch, publish, cleanup), sent there by the workflow after `claimWorker`; the
+ * provider queue (`<queue>-provider`) serves the generations, paced to the account's create limit.
  * Used by `vidflow worker` (its own process) and by `vidflow run` (in-process).
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -9,7 +10,7 @@ import type { WorkerOptions } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { workerTaskQueue } from '../shared/names';
+import { providerTaskQueue, workerTaskQueue } from '../shared/names';
 import { onShutdownSignal } from './signals';
 import { diskWorkerId } from './worker-id';
 import { BUNDLE_FILE } from './bundle-main';
@@ -37,7 +38,7 @@ export interface VidflowWorkerOptions {
 }
 
 /**
- * The two SDK workers of one vidflow worker process, run and stopped together. They share the
+ * The SDK workers of one vidflow worker process (shared, own and provider queue), run and stopped together. They share the
  * connection and the activity objects, so the per-worker caps (stitches, generations) hold across both.
  * It owns the `stopping` signal its activities were given: aborted when it begins to shut down.
  */
@@ -48,7 +49,13 @@ export class VidflowWorker {
     private readonly stopping: AbortController,
     /** Waits for the generations handed over asynchronously; see activities/prediction-tracker.ts. */
     readonly tracker?: PredictionTracker,
+    /** Polls the provider queue, rate-limited: see createVidflowWorker. */
+    readonly provider?: Worker,
   ) {}
+
+  private get all(): Worker[] {
+    return this.provider ? [this.shared, this.own, this.provider] : [this.shared, this.own];
+  }
 
   /**
    * Resolves when both have stopped: shutdown(), or a shutdown signal (SIGTERM, Ctrl-C …), which
@@ -56,7 +63,7 @@ export class VidflowWorker {
    */
   async run(): Promise<void> {
     const stopListening = onShutdownSignal(() => this.handOver());
-    const runs = [this.shared.run(), this.own.run()];
+    const runs = this.all.map((w) => w.run());
     try {
       await Promise.all(runs);
     } catch (err) {
@@ -78,7 +85,7 @@ export class VidflowWorker {
 
   shutdown(): void {
     this.handOver();
-    for (const w of [this.shared, this.own]) if (w.getState() === 'RUNNING') w.shutdown();
+    for (const w of this.all) if (w.getState() === 'RUNNING') w.shutdown();
   }
 
   getState(): ReturnType<Worker['getState']> {
@@ -161,6 +168,18 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   const shared = await Worker.create({ ...common, taskQueue: cfg.TEMPORAL_TASK_QUEUE, ...workflowSource() });
   // Activities only: no workflow code, so no second bundle or isolate.
   const own = await Worker.create({ ...common, taskQueue: ownQueue });
+  // Generations (new runs: PATCH_PROVIDER_QUEUE) on their own queue, with the account's create
+  // limit as the queue's task rate: every worker sets the same rate and the matching service
+  // enforces it for the queue as a whole, so N workers together stay under it (no lock of ours).
+  // A retry or a resume is a task too, so the pace is conservative. The shared worker keeps
+  // generateClip registered for runs recorded before the patch.
+  const providerQueue = providerTaskQueue(cfg.TEMPORAL_TASK_QUEUE);
+  const provider = await Worker.create({
+    ...common,
+    taskQueue: providerQueue,
+    maxTaskQueueActivitiesPerSecond: providerTaskRate(cfg.VIDFLOW_REPLICATE_CREATES_PER_MINUTE),
+    ...overrides,
+  });
   if (cfg.VIDFLOW_WEBHOOK_PORT !== undefined) {
     // The receiver inside the worker: webhooks for predictions this worker tracks settle at once.
     const client = shared.client;
@@ -175,9 +194,19 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
     log(`worker: receiving Replicate webhooks on :${hooks.port}`);
   }
   log(
-    `worker: polling task queues ${cfg.TEMPORAL_TASK_QUEUE} and ${ownQueue} (worker id ${workerId}) on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}${cfg.temporalProfile ? `, ${cfg.temporalProfile}` : ''}); ffmpeg ${ff.version}; videos to ${artifacts.describe()}`,
+    `worker: polling task queues ${cfg.TEMPORAL_TASK_QUEUE}, ${providerQueue} (${cfg.VIDFLOW_REPLICATE_CREATES_PER_MINUTE} generations/min for all workers) and ${ownQueue} (worker id ${workerId}) on ${cfg.TEMPORAL_ADDRESS} (namespace ${cfg.TEMPORAL_NAMESPACE}, ${describeConnection(connOpts)}${cfg.temporalProfile ? `, ${cfg.temporalProfile}` : ''}); ffmpeg ${ff.version}; videos to ${artifacts.describe()}`,
   );
-  return { worker: new VidflowWorker(shared, own, stopping, tracker), connection };
+  return { worker: new VidflowWorker(shared, own, stopping, tracker, provider), connection };
+}
+
+/**
+ * The provider queue's task rate for an account limit of `createsPerMinute`: 5% under it. The
+ * server's limiter is a token bucket that lets about a second's worth through at once on top of the
+ * rate, so at exactly the limit a burst could put a few more than the limit into one 60 s window
+ * (and meet 429s); measured with bench/burst.ts: 60 tasks at 10/s took 5.5 s, not 6.
+ */
+export function providerTaskRate(createsPerMinute: number): number {
+  return (createsPerMinute / 60) * 0.95;
 }
 
 /**

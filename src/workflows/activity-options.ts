@@ -3,7 +3,7 @@
  * disk-bound steps (download, stitch, publish, cleanup) are made per home worker: see
  * homeActivities. Creating a proxy issues no command, so where they are made does not matter.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { AffinityActivities } from '../activities/affinity';
 import type { CancelPredictionsActivities } from '../activities/cancel-predictions';
@@ -14,6 +14,8 @@ import type { StitchActivities } from '../activities/stitch';
 import type { CleanupActivities } from '../activities/cleanup';
 import type { PublishActivities } from '../activities/publish';
 import { NON_RETRYABLE_TYPES } from '../shared/failures';
+import { providerTaskQueue } from '../shared/names';
+import { PATCH_PROVIDER_QUEUE } from './patches';
 
 /** Planning is one LLM call: short, and a few retries for transient errors; after that we fall back. */
 export const { planScenes } = proxyActivities<PlanActivities>({
@@ -47,6 +49,16 @@ export const { generateClip } = proxyActivities<GenerateActivities>({
     nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
   },
 });
+
+/**
+ * Where a generation is scheduled: the provider queue, whose task rate every worker sets to the
+ * account's create limit (src/worker/worker.ts), so Temporal's matching service paces the creates
+ * of all workers together. Runs recorded before it keep the workflow's own queue. Calls patched():
+ * call it where the generation is scheduled, each time (its call sites are part of the histories).
+ */
+export function generationQueue(): { taskQueue?: string } {
+  return patched(PATCH_PROVIDER_QUEUE) ? { taskQueue: providerTaskQueue(workflowInfo().taskQueue) } : {};
+}
 
 /**
  * Cancels a cancelled (or failed) run's predictions at Replicate, found by their generation keys,

@@ -22,3 +22,8 @@ export const PATCH_PAID_CLIPS_KEPT = 'paid-clips-kept';
  * attempt to cancel its prediction. Adds an activity to the cancellation and failure paths.
  */
 export const PATCH_CANCEL_PREDICTIONS = 'cancel-predictions';
+/**
+ * Generations are scheduled on the provider queue (`<queue>-provider`, shared/names.ts), which the
+ * workers poll with Temporal's task-queue rate limit (before, on the shared queue, unpaced).
+ */
+export const PATCH_PROVIDER_QUEUE = 'provider-queue';

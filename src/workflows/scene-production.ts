@@ -9,7 +9,7 @@ import { failure } from '../shared/failures';
 import type { FailureType } from '../shared/failures';
 import type { ClipFile, SceneState } from '../shared/schemas';
 import { failureTypeOf, homeWasLost, messageOf } from './activity-failures';
-import { cancelPredictions, DOWNLOAD_OUTAGE_RETRY, generateClip } from './activity-options';
+import { cancelPredictions, DOWNLOAD_OUTAGE_RETRY, generateClip, generationQueue } from './activity-options';
 import { homeWorker, leaveHome } from './home-worker';
 import { PATCH_CANCEL_PREDICTIONS, PATCH_PAID_CLIPS_KEPT } from './patches';
 import { countRegeneration, regenerationCause, tooShort } from './regeneration';
@@ -108,7 +108,7 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
         scene.attempts++;
         run.refreshDetails();
         run.unfinishedGenerations++;
-        const gen = await generateClip.executeWithOptions({ summary: `generate ${tag}` }, [
+        const gen = await generateClip.executeWithOptions({ summary: `generate ${tag}`, ...generationQueue() }, [
           {
             workflowId,
             sceneIndex: scene.index,

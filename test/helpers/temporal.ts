@@ -10,7 +10,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import type { Activities } from '../../src/activities';
 import { findTemporalBinary, installHint } from '../../src/client/temporal-binary';
-import { VIDEO_STAGE } from '../../src/shared/names';
+import { providerTaskQueue, VIDEO_STAGE } from '../../src/shared/names';
 
 // The SDK's INFO chatter (worker state changes) drowns the test report; warnings and errors stay.
 try {
@@ -97,16 +97,17 @@ export function workflowTestKit(name: string) {
     },
     async withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
       const taskQueue = uniqueTaskQueue(name);
-      const worker = await Worker.create({
+      const common = {
         connection: kit.env.nativeConnection,
         namespace: kit.env.namespace ?? 'default',
-        taskQueue,
-        workflowBundle: await workflowBundle(),
         activities,
         // Cancellation reaches an activity through a heartbeat flush; don't wait 24 s for it.
         maxHeartbeatThrottleInterval: '200ms',
-      });
-      return worker.runUntil(fn(taskQueue));
+      };
+      const worker = await Worker.create({ ...common, taskQueue, workflowBundle: await workflowBundle() });
+      // Generations go to the provider queue (PATCH_PROVIDER_QUEUE), unpaced here.
+      const provider = await Worker.create({ ...common, taskQueue: providerTaskQueue(taskQueue) });
+      return provider.runUntil(worker.runUntil(fn(taskQueue)));
     },
   };
   return kit;

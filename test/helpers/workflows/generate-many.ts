@@ -1,7 +1,7 @@
 /**
  * A test workflow: every scene's generateClip at once, as the real pipeline schedules them, with a
  * short heartbeat timeout so a dead worker's activities move on in seconds. For the prediction
- * tracker's tests (test/prediction-tracker.test.ts).
+ * tracker's tests (test/prediction-tracker.test.ts), the pacing test and the burst bench.
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { GenerateActivities } from '../../../src/activities/generate';
@@ -13,7 +13,12 @@ const { generateClip } = proxyActivities<GenerateActivities>({
   retry: { initialInterval: '200ms', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
-export async function generateMany(scenes: Omit<GenerateClipInput, 'workflowId'>[]): Promise<GenerateClipResult[]> {
+/** `taskQueue`: schedule the generations there (a provider queue, as the pipeline does) instead of here. */
+export async function generateMany(
+  scenes: Omit<GenerateClipInput, 'workflowId'>[],
+  taskQueue?: string,
+): Promise<GenerateClipResult[]> {
   const { workflowId } = workflowInfo();
-  return Promise.all(scenes.map((s) => generateClip({ ...s, workflowId })));
+  const where = taskQueue ? { taskQueue } : {};
+  return Promise.all(scenes.map((s) => generateClip.executeWithOptions(where, [{ ...s, workflowId }])));
 }
