@@ -14,6 +14,7 @@ import { homeWorker, leaveHome } from './home-worker';
 import { PATCH_CANCEL_PREDICTIONS, PATCH_PAID_CLIPS_KEPT } from './patches';
 import { countRegeneration, regenerationCause, tooShort } from './regeneration';
 import type { Home, PipelineRun } from './run-state';
+import { sceneFrames } from './storyboard';
 
 /** Runs recorded before PATCH_PAID_CLIPS_KEPT: an expired or unplayable clip was generated again at most this often. */
 export const MAX_REGENERATIONS = 2;
@@ -26,7 +27,7 @@ const REGENERATE_ON: readonly FailureType[] = ['OutputExpired', 'InvalidClip'];
  * reset run (new run id, same workflow id), a retried or continued one. Deterministic: from the
  * run's info, which replays alike.
  */
-function predecessors(): { mayExist: boolean; runStartedAt: string } {
+export function predecessors(): { mayExist: boolean; runStartedAt: string } {
   const info = workflowInfo();
   const mayExist =
     info.runId !== info.originalExecutionRunId || info.runId !== info.firstExecutionRunId || info.attempt > 1;
@@ -104,6 +105,8 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
     try {
       let url = run.outputs.get(scene.index);
       if (url === undefined) {
+        // Storyboard runs: keyframe i to keyframe i+1, uploaded before anything is paid for.
+        const frames = input.storyboard ? await sceneFrames(run, scene.index) : {};
         scene.status = 'generating';
         scene.attempts++;
         run.refreshDetails();
@@ -121,6 +124,7 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
             // number again after a reset, so the reset run finds what this generation paid for.
             generation: scene.attempts - 1,
             ...predecessors(),
+            ...frames,
           },
         ]);
         run.unfinishedGenerations--;
