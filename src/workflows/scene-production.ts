@@ -12,6 +12,7 @@ import { failureTypeOf, homeWasLost, messageOf } from './activity-failures';
 import { cancelPredictions, DOWNLOAD_OUTAGE_RETRY, generateClip } from './activity-options';
 import { homeWorker, leaveHome } from './home-worker';
 import { PATCH_CANCEL_PREDICTIONS, PATCH_PAID_CLIPS_KEPT } from './patches';
+import { predecessors } from './predecessors';
 import { countRegeneration, regenerationCause, tooShort } from './regeneration';
 import type { Home, PipelineRun } from './run-state';
 import { sceneFrames } from './storyboard';
@@ -21,18 +22,6 @@ export const MAX_REGENERATIONS = 2;
 
 /** Runs recorded before PATCH_PAID_CLIPS_KEPT: failure types after which a scene was generated again. */
 const REGENERATE_ON: readonly FailureType[] = ['OutputExpired', 'InvalidClip'];
-
-/**
- * What the generate activity needs to find a prediction a predecessor of this run paid for: a
- * reset run (new run id, same workflow id), a retried or continued one. Deterministic: from the
- * run's info, which replays alike.
- */
-export function predecessors(): { mayExist: boolean; runStartedAt: string } {
-  const info = workflowInfo();
-  const mayExist =
-    info.runId !== info.originalExecutionRunId || info.runId !== info.firstExecutionRunId || info.attempt > 1;
-  return { mayExist, runStartedAt: info.startTime.toISOString() };
-}
 
 /**
  * Produces the given scenes at once. When one scene fails for good the others are cancelled (which

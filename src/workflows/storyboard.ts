@@ -16,7 +16,7 @@ import { generateKeyframe } from './activity-options';
 import { homeWorker, leaveHome } from './home-worker';
 import { approvalTimeoutMs, refuse, timedOut } from './plan-review';
 import type { Home, PipelineRun } from './run-state';
-import { predecessors } from './scene-production';
+import { predecessors } from './predecessors';
 
 /** Keyframe redos a run takes: each adds an image, a download and a contact sheet to the history. */
 export const MAX_KEYFRAME_REDOS = 20;
