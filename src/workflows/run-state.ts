@@ -102,7 +102,7 @@ export class PipelineRun {
       stage: 'planning',
       scenes: [],
       planRound: 0,
-      estimatedCostUsd: cents(estimateCostUsd(input.model, this.sceneCount, input.sceneSeconds) + keyframesUsd),
+      estimatedCostUsd: mills(estimateCostUsd(input.model, this.sceneCount, input.sceneSeconds) + keyframesUsd),
       ...(input.maxCostUsd !== undefined ? { maxCostUsd: input.maxCostUsd } : {}),
     };
     this.legacyHome = { taskQueue: info.taskQueue, acts: legacyActivities };
@@ -113,14 +113,14 @@ export class PipelineRun {
     return this.clips.size === this.sceneCount;
   }
 
-  /** The estimate after one more scene is generated, rounded to cents as shown. */
+  /** The estimate after one more scene is generated. */
   costWithOneMoreScene(): number {
-    return cents(this.status.estimatedCostUsd + this.sceneCostUsd);
+    return mills(this.status.estimatedCostUsd + this.sceneCostUsd);
   }
 
   /** The estimate after one more keyframe and `scenes` more scenes are generated. */
   costWithMore(keyframes: number, scenes: number): number {
-    return cents(this.status.estimatedCostUsd + keyframes * this.keyframeCostUsd + scenes * this.sceneCostUsd);
+    return mills(this.status.estimatedCostUsd + keyframes * this.keyframeCostUsd + scenes * this.sceneCostUsd);
   }
 
   /** The stage is also a search attribute, so `temporal workflow list --query` finds runs by it. */
@@ -152,7 +152,7 @@ export class PipelineRun {
   }
 }
 
-/** Rounded to cents, as shown. */
-function cents(usd: number): number {
-  return Math.round(usd * 100) / 100;
+/** Rounded to a tenth of a cent: keyframes cost less than a cent (clips are whole cents, so those stay as they were). */
+function mills(usd: number): number {
+  return Math.round(usd * 1000) / 1000;
 }

@@ -298,8 +298,11 @@ export function validateRedoKeyframe(run: PipelineRun, redo: unknown): void {
   const after = run.costWithMore(1, scenes);
   const max = run.input.maxCostUsd;
   if (max !== undefined && after > max) {
-    refuse(
-      `redoing keyframe ${index} would bring the estimated cost to $${after.toFixed(2)}, above --max-cost $${max.toFixed(2)}`,
-    );
+    refuse(`redoing keyframe ${index} would bring the estimated cost to ${usd(after)}, above --max-cost ${usd(max)}`);
   }
+}
+
+/** Dollars as a person reads them; a keyframe's sub-cent price shows. */
+function usd(x: number): string {
+  return `$${x.toFixed(Math.abs(Math.round(x * 100) - x * 100) < 1e-6 ? 2 : 3)}`;
 }
