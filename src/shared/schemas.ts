@@ -151,6 +151,8 @@ export const PlanInputSchema = z.object({
   sceneSeconds: z.number(),
   /** Per-scene prompt limit of the chosen model. */
   maxScenePromptChars: z.number().int().positive(),
+  /** Storyboard runs: also write the shared look (character, setting, light, lens) of the keyframes. */
+  look: z.boolean().optional(),
 });
 export type PlanInput = z.infer<typeof PlanInputSchema>;
 

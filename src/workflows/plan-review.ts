@@ -76,6 +76,8 @@ async function makePlan(run: PipelineRun, again?: { previousScenes: string[]; fe
       scenes: i.scenes,
       sceneSeconds: i.sceneSeconds,
       maxScenePromptChars: run.model.maxPromptChars,
+      // Only storyboard runs ask for a look: other runs send the plan request they always sent.
+      ...(i.storyboard ? { look: true } : {}),
       ...(again ?? {}),
     });
   } catch (err) {
