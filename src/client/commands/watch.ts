@@ -16,11 +16,13 @@ import type { ConfigLoader } from './command';
 import { err, out, workflowIdArg } from './command';
 
 export const usage = `usage: vidflow watch <id>   live per-scene progress until the run ends (exit 0 if it completed)
-  or waits for a person (the plan, or the video with --review-result: exit 0, with what to type next)`;
+  or waits for a person (the plan, a storyboard, or the video with --review-result: exit 0, with what to type next)`;
 
 const DECISIONS: Partial<Record<PipelineStatus['stage'], (id: string) => string>> = {
   awaiting_approval: (id) =>
     `the plan waits for you: \`vidflow approve ${id}\`, \`vidflow edit ${id} --scene N --prompt "..."\` or \`vidflow reject ${id} --feedback "..."\``,
+  reviewing_storyboard: (id) =>
+    `the storyboard waits for you (\`vidflow status ${id}\` lists the keyframes and the contact sheet): \`vidflow approve ${id}\` or \`vidflow redo ${id} --keyframe K [--prompt "..."]\``,
   reviewing_result: (id) =>
     `the video waits for you: \`vidflow approve ${id}\` or \`vidflow redo ${id} --scene N [--prompt "..."]\``,
 };
