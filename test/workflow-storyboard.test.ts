@@ -238,10 +238,21 @@ describe('storyboard', () => {
   test('autoApprove passes the storyboard too; an unapproved storyboard times out before any video', async () => {
     const { acts, calls } = storyboardActivities();
     await kit.withWorker(acts, async (tq) => {
-      const auto = await start(tq, { prompt: 'straight through', scenes: 2, storyboard: true, autoApprove: true });
+      const auto = await start(tq, {
+        prompt: 'straight through',
+        scenes: 2,
+        storyboard: true,
+        autoApprove: true,
+        reference: 'https://example.com/face.png',
+      });
       const result = await auto.result();
       assert.equal(result.scenes.length, 2);
       assert.equal(calls.keyframes.length, 3);
+      // A reference steers every keyframe, with the image model that takes one.
+      for (const k of calls.keyframes) {
+        assert.equal(k.referenceImage, 'https://example.com/face.png');
+        assert.equal(k.imageModel, 'flux-kontext-pro');
+      }
       assert.deepEqual(framesByScene(calls.clips), {
         1: [file(1, 0), file(2, 0)],
         2: [file(2, 0), file(3, 0)],
