@@ -14,6 +14,8 @@ import type { KeyframeFileActivities } from '../src/shared/activity-io';
 import { approveUpdate, redoKeyframeUpdate, statusQuery } from '../src/shared/messages';
 import { PipelineInputSchema } from '../src/shared/schemas';
 import type { PipelineInputArgs, PipelineStatus } from '../src/shared/schemas';
+import { formatStatus } from '../src/client/status-format';
+import { renderWatch } from '../src/client/commands/watch';
 import { videoPipeline } from '../src/workflows';
 import { fakeActivities, newCalls } from './helpers/fake-activities';
 import { expectWorkflowFailure } from './helpers/failures';
@@ -129,6 +131,13 @@ describe('storyboard', () => {
       // Estimate: 3 × 5 s × $0.07 + 4 × $0.003.
       assert.equal(review.estimatedCostUsd, 1.062);
       assert.equal(calls.clips.length, 0, 'no video is paid for before the storyboard is approved');
+      // What `vidflow status` and `vidflow watch` show of it.
+      const shown = formatStatus(handle.workflowId, review);
+      assert.match(shown, new RegExp(`keyframe 4/4 +ready +/tmp/${handle.workflowId}/kf4g0\\.png`));
+      assert.match(shown, /contact sheet: \/tmp\/.*\/contact-sheet\.png/);
+      const watched = renderWatch(handle.workflowId, review, new Map());
+      assert.match(watched, /reviewing_storyboard/);
+      assert.match(watched, /keyframe 1 ready/);
 
       assert.match(
         await refusal(handle.executeUpdate(redoKeyframeUpdate, { args: [{ index: 5 }] })),

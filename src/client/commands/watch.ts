@@ -64,6 +64,12 @@ export function renderWatch(id: string, s: PipelineStatus, live: Map<number, Sce
       `  ${sc.index} ${bar(sceneFraction(sc.status, l))} ${detail.padEnd(24)} attempt ${Math.max(1, sc.attempts)}  ${firstWords(sc.prompt, 6, 40)}`,
     );
   }
+  for (const k of s.keyframes ?? []) {
+    if (k.status !== 'ready' || s.stage === 'storyboarding' || s.stage === 'reviewing_storyboard') {
+      lines.push(`  keyframe ${k.index} ${k.status}${k.path ? `  ${printable(k.path)}` : ''}`);
+    }
+  }
+  if (s.contactSheet && s.stage === 'reviewing_storyboard') lines.push(`  contact sheet: ${printable(s.contactSheet)}`);
   if (s.output) lines.push(`  video: ${printable(s.output.path)}`);
   if (s.error) lines.push(`  ${printable(s.error)}`);
   if (notice) lines.push(`  (from the server's records) ${printable(notice)}`);
