@@ -8,7 +8,6 @@
  */
 import { CancellationScope, condition, isCancellation, log } from '@temporalio/workflow';
 import { NEUTRAL_LOOK } from '../shared/fallback-plan';
-import type { KeyframeFile } from '../shared/activity-io';
 import { describeZodError, RedoKeyframeSchema } from '../shared/schemas';
 import type { KeyframeState, Look, RedoKeyframeArgs, SceneState } from '../shared/schemas';
 import { homeWasLost } from './activity-failures';
@@ -229,7 +228,19 @@ async function upload(run: PipelineRun, kf: KeyframeState): Promise<string> {
     const at = await homeWorker(run);
     try {
       // A new home has no file yet: download the (paid) keyframe there again first.
-      if (!kf.path) kf.path = (await downloadAgain(run, kf, at)).path;
+      if (!kf.path) {
+        const again = {
+          workflowId,
+          keyframeIndex: kf.index,
+          keyframeCount,
+          url: kf.url!,
+          predictionId: kf.predictionId!,
+        };
+        const file = await at.acts.downloadKeyframe!.executeWithOptions({ summary: `download ${tag} again` }, [
+          { ...again, downloadedBefore: true },
+        ]);
+        kf.path = file.path;
+      }
       const r = await at.acts.uploadKeyframe!.executeWithOptions({ summary: `upload ${tag}` }, [
         { workflowId, keyframeIndex: kf.index, path: kf.path },
       ]);
@@ -240,19 +251,6 @@ async function upload(run: PipelineRun, kf: KeyframeState): Promise<string> {
       delete kf.path;
     }
   }
-}
-
-function downloadAgain(run: PipelineRun, kf: KeyframeState, at: Home): Promise<KeyframeFile> {
-  return at.acts.downloadKeyframe!.executeWithOptions({ summary: `download keyframe ${kf.index} again` }, [
-    {
-      workflowId: run.workflowId,
-      keyframeIndex: kf.index,
-      keyframeCount: run.keyframeCount,
-      url: kf.url!,
-      predictionId: kf.predictionId!,
-      downloadedBefore: true,
-    },
-  ]);
 }
 
 /** A cancelled run: keyframes not made are cancelled too (status only). */
