@@ -61,6 +61,19 @@ test('structured output with the default model (gpt-6-luna, reasoning): N scenes
   assert.equal(emu.state.openai.chatCompletions, 1);
 });
 
+test('a storyboard plan (look: true) carries the shared look from the model; a plain plan asks for none', async () => {
+  const result = await plan('ok', { ...INPUT, look: true });
+  assert.equal(result.planner, 'openai');
+  assert.equal(result.scenes.length, INPUT.scenes);
+  for (const field of ['character', 'setting', 'light', 'lens'] as const) {
+    assert.ok((result.look?.[field] ?? '').trim().length > 0, `look.${field} is written`);
+  }
+  assert.match(JSON.stringify(emu.state.openai.lastBody), /"look"/);
+  const plain = await plan('ok');
+  assert.equal(plain.look, undefined);
+  assert.doesNotMatch(JSON.stringify(emu.state.openai.lastBody), /"look"/);
+});
+
 test('gpt-4o-mini (not reasoning) still plans: a temperature, no reasoning_effort (which it refuses)', async () => {
   const result = await plan('ok', INPUT, OPENAI_KEY, 'gpt-4o-mini');
   assert.equal(result.planner, 'openai');

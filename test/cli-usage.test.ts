@@ -119,6 +119,38 @@ test("invalid values and missing flags are told in the command line's words", as
   assert.match(redo.stderr, /--scene N is required/);
 });
 
+test('storyboard flags: bad --keyframe, --reference and a --max-cost below clips + keyframes are refused before anything connects (exit 2)', async () => {
+  const zero = await cli(['redo', 'some-id', '--keyframe', '0']);
+  assert.equal(zero.code, 2);
+  assert.match(zero.stderr, /keyframes are numbered from 1/);
+  const word = await cli(['redo', 'some-id', '--keyframe', 'two']);
+  assert.equal(word.code, 2);
+  assert.match(word.stderr, /--keyframe must be a keyframe number/);
+  const both = await cli(['redo', 'some-id', '--keyframe', '2', '--scene', '1']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /give --scene N or --keyframe K, not both/);
+  const blank = await cli(['redo', 'some-id', '--keyframe', '2', '--prompt', '  ']);
+  assert.equal(blank.code, 2);
+  assert.match(blank.stderr, /prompt must not be blank/);
+
+  const missing = await cli(['start', 'a dog', '--storyboard', '--reference', 'no-such-dir/face.png']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--reference: no such image file "no-such-dir\/face.png"/);
+  const scheme = await cli(['start', 'a dog', '--storyboard', '--reference', 'ftp://host/face.png']);
+  assert.equal(scheme.code, 2);
+  assert.match(scheme.stderr, /--reference must be an http\(s\) URL or a local image file/);
+  const notImage = await cli(['start', 'a dog', '--storyboard', '--reference', 'package.json']);
+  assert.equal(notImage.code, 2);
+  assert.match(notImage.stderr, /must be a PNG, JPEG or WebP image/);
+  const noStoryboard = await cli(['start', 'a dog', '--reference', 'https://example.com/face.png']);
+  assert.equal(noStoryboard.code, 2);
+  assert.match(noStoryboard.stderr, /reference steers storyboard keyframes: use it with storyboard/);
+  // 3 × 5 s × $0.07 = $1.05 of clips, plus 4 keyframes × $0.003: above a $1.05 limit.
+  const cost = await cli(['start', 'a dog', '--storyboard', '--max-cost', '1.05']);
+  assert.equal(cost.code, 2);
+  assert.match(cost.stderr, /estimated cost \$1\.06 \(3 × 5 s \+ 4 keyframes\) is above --max-cost \$1\.05/);
+});
+
 test('a real process: `vidflow start --help` prints the usage with a final newline, exit 0', async () => {
   const r = await vidflow(['start', '--help'], { PATH: process.env.PATH, HOME: process.env.HOME }, 60_000);
   assert.equal(r.code, 0, r.stderr);

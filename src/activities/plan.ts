@@ -12,7 +12,7 @@ import type OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
 import { failure } from '../shared/failures';
-import { fallbackScenes, shortenPrompt } from '../shared/fallback-plan';
+import { fallbackScenes, NEUTRAL_LOOK, shortenPrompt } from '../shared/fallback-plan';
 import { isReasoningModel } from '../shared/models';
 import type { Plan, PlanInput } from '../shared/schemas';
 import { fromOpenAIError } from '../providers/errors';
@@ -23,10 +23,14 @@ export interface PlanDeps {
   openaiModel: string;
 }
 
-/** The answer's shape, as validated here (prompts trimmed and non-empty). */
+const lookShape = <T extends z.ZodType>(field: T) =>
+  z.object({ character: field, setting: field, light: field, lens: field });
+
+/** The answer's shape, as validated here (prompts trimmed and non-empty; a look is a bonus, not a must). */
 function scenePlanSchema(n: number) {
   return z.object({
     scenes: z.array(z.object({ prompt: z.string().trim().min(1) })).length(n, `expected exactly ${n} scenes`),
+    look: lookShape(z.string().trim().min(1)).optional().catch(undefined),
   });
 }
 
@@ -36,8 +40,9 @@ function scenePlanSchema(n: number) {
  * take would turn every plan into a 400 and so into the fallback. The prompt limit is in the
  * instructions instead, and enforced here after the answer (over-long scenes are shortened).
  */
-function requestSchema(n: number) {
-  return z.object({ scenes: z.array(z.object({ prompt: z.string() })).length(n) });
+function requestSchema(n: number, look: boolean) {
+  const scenes = z.array(z.object({ prompt: z.string() })).length(n);
+  return look ? z.object({ look: lookShape(z.string()), scenes }) : z.object({ scenes });
 }
 
 /**
@@ -69,13 +74,19 @@ function extractJson(text: string): unknown {
   throw new Error('no JSON object found in the answer');
 }
 
-function systemPrompt(n: number, seconds: number, maxChars: number): string {
+/** Storyboard runs: one look for every keyframe, so the stills (and the scenes made from them) match. */
+const LOOK_INSTRUCTION =
+  'Also write one shared "look" that every shot keeps: "character" (who, with what they wear and how they look),' +
+  ' "setting" (where), "light" (time of day, light quality, palette) and "lens" (focal length, framing, film stock),' +
+  ' a short phrase each. Answer with JSON only: {"look":{"character":"...","setting":"...","light":"...","lens":"..."},"scenes":[{"prompt":"..."}]}.';
+
+function systemPrompt(n: number, seconds: number, maxChars: number, look: boolean): string {
   return [
     `You are a film director planning a short video made of exactly ${n} consecutive shots of ${seconds} seconds each.`,
     `Split the user's idea into ${n} scene prompts for a text-to-video model, in story order.`,
     'Each prompt describes one continuous shot: subject, action, setting, camera, light and mood, in one or two sentences,',
     `under ${maxChars} characters, with consistent characters and style across scenes. No text overlays.`,
-    'Answer with JSON only: {"scenes":[{"prompt":"..."}]}.',
+    look ? LOOK_INSTRUCTION : 'Answer with JSON only: {"scenes":[{"prompt":"..."}]}.',
   ].join(' ');
 }
 
@@ -88,7 +99,8 @@ export function createPlanActivities(deps: PlanDeps) {
         throw failure('ConfigMissing', 'OPENAI_API_KEY is not set on the worker');
       }
       const max = input.maxScenePromptChars;
-      const schema = requestSchema(n);
+      const wantsLook = input.look === true;
+      const schema = requestSchema(n, wantsLook);
       ctx.log.info(
         `plan: asking ${deps.openaiModel} for ${n} scenes${input.feedback !== undefined ? ' again, with the feedback' : ''}`,
       );
@@ -103,7 +115,7 @@ export function createPlanActivities(deps: PlanDeps) {
           {
             model: deps.openaiModel,
             messages: [
-              { role: 'system', content: systemPrompt(n, input.sceneSeconds, input.maxScenePromptChars) },
+              { role: 'system', content: systemPrompt(n, input.sceneSeconds, input.maxScenePromptChars, wantsLook) },
               { role: 'user', content: input.prompt },
               // A re-plan after a rejection: the model sees its previous plan and what the person wants changed.
               ...(input.feedback !== undefined
@@ -144,6 +156,7 @@ export function createPlanActivities(deps: PlanDeps) {
           planner: 'fallback',
           note: `the model's answer was not usable: ${reason}`,
           scenes: fallbackScenes(input.prompt, n, max),
+          ...(wantsLook ? { look: NEUTRAL_LOOK } : {}),
         };
       };
       if (refusal) return unusable(`the model refused: ${refusal}`);
@@ -164,7 +177,9 @@ export function createPlanActivities(deps: PlanDeps) {
       if (!result.success) {
         return unusable(result.error.issues.map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`).join('; '));
       }
-      const data: { scenes: { prompt: string }[] } = result.data;
+      const data = result.data;
+      // Asked for and missing (or unusable): a neutral look; the scenes are still the model's.
+      const look = wantsLook ? { look: data.look ?? NEUTRAL_LOOK } : {};
       // A scene over the video model's limit would be refused at generate, after the person approved
       // the plan. Shortened at a word boundary (an LLM's scene leads with subject and action, so the
       // cut loses the least), and the note tells the reviewer before approval which scenes were cut.
@@ -177,10 +192,10 @@ export function createPlanActivities(deps: PlanDeps) {
       scenes.forEach((s, i) => {
         ctx.log.info(`plan: scene ${i + 1}/${n}: ${s}`);
       });
-      if (cut.length === 0) return { planner: 'openai', scenes };
+      if (cut.length === 0) return { planner: 'openai', ...look, scenes };
       const note = `scene${cut.length > 1 ? 's' : ''} ${cut.join(', ')} shortened to the model's ${max}-character prompt limit`;
       ctx.log.warn(`plan: ${note}`);
-      return { planner: 'openai', note, scenes };
+      return { planner: 'openai', note, ...look, scenes };
     },
   };
 }

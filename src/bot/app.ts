@@ -19,7 +19,7 @@ import { Runs } from './runs';
 import { BotState } from './state';
 import type { JsonStore } from './store';
 import { onRunButton } from './handlers/buttons';
-import { onCancel, onHelp, onReview, onSettings, onSettingsButton, onStatus } from './handlers/commands';
+import { onCancel, onHelp, onReview, onSettings, onSettingsButton, onStatus, onStoryboard } from './handlers/commands';
 import { answerTo, wordsFor } from './handlers/deps';
 import type { HandlerDeps } from './handlers/deps';
 import { onPrompt } from './handlers/prompt';
@@ -42,7 +42,7 @@ export interface BotApp {
   setCommands(): Promise<void>;
 }
 
-const COMMANDS = ['start', 'help', 'settings', 'review', 'status', 'cancel'] as const;
+const COMMANDS = ['start', 'help', 'settings', 'review', 'storyboard', 'status', 'cancel'] as const;
 
 export function createBotApp(o: BotAppOptions): BotApp {
   const bot = new Bot(o.bot.token, { client: { apiRoot: o.bot.apiRoot } });
@@ -78,6 +78,7 @@ export function createBotApp(o: BotAppOptions): BotApp {
   bot.command('cancel', (ctx) => onCancel(ctx, d));
   bot.command('settings', (ctx) => onSettings(ctx, d));
   bot.command('review', (ctx) => onReview(ctx, d));
+  bot.command('storyboard', (ctx) => onStoryboard(ctx, d));
 
   bot.on('callback_query:data', async (ctx) => {
     const action = decodeAction(ctx.callbackQuery.data);

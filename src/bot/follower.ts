@@ -14,7 +14,7 @@ import type { PipelineStatus } from '../shared/schemas';
 import type { BotConfig } from './config';
 import { failureMessage } from './failures';
 import { messages } from './i18n';
-import { planKeyboard, videoKeyboard } from './keyboards';
+import { planKeyboard, storyboardKeyboard, videoKeyboard } from './keyboards';
 import { liveScenes } from '../client/scene-progress';
 import type { SceneLive } from '../client/scene-progress';
 import type { BotLog } from './log';
@@ -132,6 +132,7 @@ export class Followers {
       await this.d.state.updateRun(rec.workflowId, (r) => ({ ...r, costUsd: s.estimatedCostUsd }));
     }
     if (s.stage === 'awaiting_approval') return this.sendPlan(rec, s);
+    if (s.stage === 'reviewing_storyboard') return this.sendStoryboard(rec, s);
     if (s.stage === 'generating' || s.stage === 'stitching') return this.progress(rec, s, false);
     if (s.stage === 'reviewing_result') {
       await this.progress(rec, s, true);
@@ -156,6 +157,21 @@ export class Followers {
       r.sent.plans[round] = msg.message_id;
     });
     this.d.log.info(`${rec.workflowId}: plan ${round} sent to chat ${rec.chatId}`);
+  }
+
+  /** The storyboard of each round of keyframes (a redo makes a new round): its images' links and an Approve button. */
+  private async sendStoryboard(rec: RunRecord, s: PipelineStatus): Promise<void> {
+    const keyframes = s.keyframes ?? [];
+    const key = `storyboard-${keyframes.reduce((n, k) => n + k.attempts, 0)}`;
+    if (rec.sent.notices[key]) return;
+    const t = messages(rec.lang);
+    const msg = await this.d.api.sendMessage(rec.chatId, t.storyboardReady(keyframes), {
+      reply_markup: storyboardKeyboard(t, rec.workflowId),
+      ...this.reply(rec),
+    });
+    await this.d.state.updateRun(rec.workflowId, (r) => {
+      r.sent.notices[key] = msg.message_id;
+    });
   }
 
   /**

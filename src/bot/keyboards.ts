@@ -23,6 +23,7 @@ export function workflowIdFor(botId: number, chatId: number, messageId: number):
 
 export type Action =
   | { a: 'approve'; round: number; wf: string }
+  | { a: 'storyboard'; wf: string }
   | { a: 'edit'; round: number; scene: number; wf: string }
   | { a: 'reject'; round: number; wf: string }
   | { a: 'cancel'; wf: string }
@@ -33,6 +34,7 @@ export type Action =
 
 const CODES = {
   approve: 'ap',
+  storyboard: 'sb',
   edit: 'ed',
   reject: 'rj',
   cancel: 'cx',
@@ -51,6 +53,7 @@ export function encodeAction(x: Action): string {
     case 'edit':
       return `${code}:${x.round}:${x.scene}:${x.wf}`;
     case 'cancel':
+    case 'storyboard':
       return `${code}:${x.wf}`;
     case 'redo':
     case 'same':
@@ -79,7 +82,8 @@ export function decodeAction(data: string): Action | undefined {
     case 'ed':
       return runOk && rest.length === 3 && n1 && n2 ? { a: 'edit', round: n1, scene: n2, wf } : undefined;
     case 'cx':
-      return runOk && rest.length === 1 ? { a: 'cancel', wf } : undefined;
+    case 'sb':
+      return runOk && rest.length === 1 ? { a: code === 'cx' ? 'cancel' : 'storyboard', wf } : undefined;
     case 'rd':
     case 'sw':
       return runOk && rest.length === 3 && n1 !== undefined && n2
@@ -105,6 +109,13 @@ function rows<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** The storyboard's review: approve it (the videos start) or cancel. */
+export function storyboardKeyboard(t: Messages, wf: string): InlineKeyboard {
+  return new InlineKeyboard()
+    .text(t.btnApproveStoryboard, encodeAction({ a: 'storyboard', wf }))
+    .text(t.btnCancel, encodeAction({ a: 'cancel', wf }));
 }
 
 export function planKeyboard(t: Messages, wf: string, round: number, scenes: number): InlineKeyboard {

@@ -16,6 +16,8 @@ export interface UserSettings {
   aspect: AspectRatio;
   /** Start runs with result review: the video comes with Redo scene N buttons. */
   review: boolean;
+  /** Start runs with a storyboard: N+1 keyframes to approve before any video (settings saved before it lack it: off). */
+  storyboard?: boolean;
 }
 
 export const DEFAULT_SETTINGS: UserSettings = { scenes: 3, seconds: 5, aspect: '16:9', review: false };

@@ -14,12 +14,21 @@ import { CliError } from './errors';
 import type { PromptConsole } from './prompt-console';
 import { editedScenes } from './run-record';
 import { formatStatus } from './status-format';
-import { discardedEditsNote, editScene, redoScene, rejectPlan } from './steer';
+import { discardedEditsNote, editScene, redoKeyframe, redoScene, rejectPlan } from './steer';
 
 type Handle = WorkflowHandle<typeof videoPipeline>;
 
 const PLAN_CHOICES = { a: 'approve', e: 'edit a scene', r: 'reject with feedback', c: 'cancel' } as const;
 const RESULT_CHOICES = { a: 'approve the video', r: 'redo a scene', c: 'cancel' } as const;
+const STORYBOARD_CHOICES = { a: 'approve the storyboard', k: 'keyframe redo', c: 'cancel' } as const;
+const STORYBOARD_RESULT_CHOICES = { ...RESULT_CHOICES, k: 'keyframe redo (and its scenes)' } as const;
+
+/** What `approve` approves at each review point, for the lines that say so. */
+const APPROVED: Record<string, string> = {
+  awaiting_approval: 'plan approved',
+  reviewing_storyboard: 'storyboard approved',
+  reviewing_result: 'video approved',
+};
 
 function menu(choices: Record<string, string>): string {
   return (
@@ -52,10 +61,16 @@ export async function decide(handle: Handle, s: PipelineStatus, yes: boolean, io
   const atPlan = s.stage === 'awaiting_approval';
   if (yes) {
     await handle.signal(approveSignal);
-    io.line(atPlan ? 'plan approved (--yes)' : 'video approved (--yes)');
+    io.line(`${APPROVED[s.stage] ?? 'approved'} (--yes)`);
     return;
   }
-  const choices: Record<string, string> = atPlan ? PLAN_CHOICES : RESULT_CHOICES;
+  const choices: Record<string, string> = atPlan
+    ? PLAN_CHOICES
+    : s.stage === 'reviewing_storyboard'
+      ? STORYBOARD_CHOICES
+      : s.keyframes?.length
+        ? STORYBOARD_RESULT_CHOICES
+        : RESULT_CHOICES;
   const scenes = s.scenes.map((x) => ({ ...x }));
   for (;;) {
     const answer = await io.ask(menu(choices));
@@ -70,7 +85,15 @@ export async function decide(handle: Handle, s: PipelineStatus, yes: boolean, io
     try {
       if (choice === 'a') {
         await handle.signal(approveSignal);
-        io.line(atPlan ? 'approved: generating the clips' : 'approved');
+        io.line(atPlan ? 'approved: generating the clips' : (APPROVED[s.stage] ?? 'approved'));
+        return;
+      }
+      if (choice === 'k') {
+        const k = await io.ask(`keyframe number (1-${s.keyframes?.length ?? 0}, empty to go back): `);
+        if (k === '') continue;
+        const moment = await io.ask(`new moment for keyframe ${k} (empty keeps it; the look is kept): `, false);
+        const r = await redoKeyframe(handle, k, moment || undefined);
+        io.line(`keyframe ${r.index} will be made again; estimated cost now $${r.estimatedCostUsd.toFixed(2)}`);
         return;
       }
       if (choice === 'c') {

@@ -11,12 +11,14 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../config';
-import { estimateCostUsd } from '../shared/models';
+import { estimateCostUsd, IMAGE_MODELS, keyframeModelFor } from '../shared/models';
 import { VIDEO_STAGE, WORKFLOW_TYPE } from '../shared/names';
 import { ASPECT_RATIOS, describeZodError, MAX_SCENES, PipelineInputSchema } from '../shared/schemas';
 import type { PipelineInput, PipelineInputArgs } from '../shared/schemas';
 import type { videoPipeline } from '../workflows';
 import { CliError } from './errors';
+import { referenceFromFlag } from './reference';
+import type { Reference } from './reference';
 import { withStageAttribute } from './stage-attribute';
 
 export const START_OPTIONS = {
@@ -31,12 +33,15 @@ export const START_OPTIONS = {
   'max-cost': { type: 'string' },
   'review-result': { type: 'boolean' },
   'worker-timeout': { type: 'string' },
+  storyboard: { type: 'boolean' },
+  reference: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
 /** The flags above, for the usage of `vidflow start` and `vidflow run`. */
 export const START_OPTIONS_USAGE = `Start options: --scenes 1-6 (3)  --seconds 5|10 (5)  --aspect 16:9|9:16|1:1  --model kling-v2.5-turbo-pro
-               --transition SECONDS (0.5)  --id WORKFLOW_ID  --auto-approve
+               --transition SECONDS (0.5; 0 with --storyboard)  --id WORKFLOW_ID  --auto-approve
+               --storyboard (approve N+1 keyframes before any video)  --reference IMAGE_FILE_OR_URL
                --approval-timeout 24h  --max-cost USD  --review-result  --worker-timeout 1m`;
 
 export const MAX_WORKFLOW_ID_CHARS = 200;
@@ -77,7 +82,12 @@ export interface StartFlags {
   'max-cost'?: string | undefined;
   'review-result'?: boolean | undefined;
   'worker-timeout'?: string | undefined;
+  storyboard?: boolean | undefined;
+  reference?: string | undefined;
 }
+
+/** Where a local --reference will be once uploaded: a stand-in so the input validates before the upload. */
+const PENDING_UPLOAD = 'https://api.replicate.com/v1/files/pending-upload';
 
 function num(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -86,10 +96,22 @@ function num(flag: string, v: string | undefined): number | undefined {
   return n;
 }
 
-/** Validates flags into the workflow's input; a bad value exits 2 with the reason. */
+/**
+ * Validates flags into the workflow's input; a bad value exits 2 with the reason. A local
+ * `--reference` file is left out of the input (`reference` says where it is): withReference
+ * uploads it just before the run starts.
+ */
 export function inputFromFlags(prompt: string | undefined, flags: StartFlags): PipelineInput {
+  return startInputFromFlags(prompt, flags).input;
+}
+
+export function startInputFromFlags(
+  prompt: string | undefined,
+  flags: StartFlags,
+): { input: PipelineInput; reference?: Reference } {
   // Here because every command that starts a run (start, run) validates its flags through this first.
   workflowIdFromFlag(flags.id);
+  const reference = referenceFromFlag(flags.reference);
   const raw: PipelineInputArgs = {
     prompt: prompt ?? '',
     ...(flags.scenes !== undefined ? { scenes: num('scenes', flags.scenes) } : {}),
@@ -102,17 +124,32 @@ export function inputFromFlags(prompt: string | undefined, flags: StartFlags): P
     ...(flags['max-cost'] !== undefined ? { maxCostUsd: num('max-cost', flags['max-cost'].replace(/^\$/, '')) } : {}),
     ...(flags['review-result'] ? { reviewResult: true } : {}),
     ...(flags['worker-timeout'] !== undefined ? { workerTimeout: flags['worker-timeout'] } : {}),
+    ...(flags.storyboard ? { storyboard: true } : {}),
+    ...(reference ? { reference: 'url' in reference ? reference.url : PENDING_UPLOAD } : {}),
   };
   const parsed = PipelineInputSchema.safeParse(raw);
   if (!parsed.success) throw new CliError(describeInFlags(parsed.error, flags), 2);
-  const cost = estimateCostUsd(parsed.data.model, parsed.data.scenes, parsed.data.sceneSeconds);
+  const cost = startEstimateUsd(parsed.data);
   if (parsed.data.maxCostUsd !== undefined && cost > parsed.data.maxCostUsd) {
+    const keyframes = parsed.data.storyboard ? ` + ${parsed.data.scenes + 1} keyframes` : '';
     throw new CliError(
-      `the plan's estimated cost $${cost.toFixed(2)} (${parsed.data.scenes} × ${parsed.data.sceneSeconds} s) is above --max-cost $${parsed.data.maxCostUsd.toFixed(2)}`,
+      `the plan's estimated cost $${cost.toFixed(2)} (${parsed.data.scenes} × ${parsed.data.sceneSeconds} s${keyframes}) is above --max-cost $${parsed.data.maxCostUsd.toFixed(2)}`,
       2,
     );
   }
-  return parsed.data;
+  if (reference && 'file' in reference) {
+    const { reference: _pending, ...input } = parsed.data;
+    return { input, reference };
+  }
+  return { input: parsed.data };
+}
+
+/** The run's estimate before it starts: its clips, and for a storyboard its N+1 keyframes (as the workflow counts). */
+export function startEstimateUsd(input: PipelineInput): number {
+  const clips = estimateCostUsd(input.model, input.scenes, input.sceneSeconds);
+  if (!input.storyboard) return clips;
+  const perImage = IMAGE_MODELS[keyframeModelFor(input.reference !== undefined)].pricePerImage;
+  return Math.round((clips + (input.scenes + 1) * perImage) * 1000) / 1000;
 }
 
 /** The workflow input's fields by the flag a person types for them. */
@@ -196,7 +233,8 @@ async function startOnce(client: Client, cfg: Config, input: PipelineInput, id: 
         `**Prompt:** ${input.prompt}`,
         '',
         `**Scenes:** ${input.scenes} × ${input.sceneSeconds} s, ${input.aspectRatio}, model ${input.model}`,
-        `**Estimated cost:** $${estimateCostUsd(input.model, input.scenes, input.sceneSeconds).toFixed(2)}`,
+        `**Estimated cost:** $${startEstimateUsd(input).toFixed(2)}`,
+        ...(input.storyboard ? [`**Storyboard:** ${input.scenes + 1} keyframes to approve first`] : []),
       ].join('\n'),
       typedSearchAttributes: [{ key: VIDEO_STAGE, value: 'planning' }],
       // In the memo too: `vidflow list` shows it, and a list carries memos but not the summary.

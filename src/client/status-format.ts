@@ -32,6 +32,15 @@ export function formatStatus(workflowId: string, s: PipelineStatus): string {
     );
     if (sc.error && sc.status !== 'ready') lines.push(`             ${printable(sc.error)}`);
   }
+  const k = s.keyframes?.length ?? 0;
+  for (const kf of s.keyframes ?? []) {
+    const where = kf.path ? printable(kf.path) : printable(kf.prompt);
+    lines.push(
+      `  keyframe ${kf.index}/${k}  ${kf.status.padEnd(11)} ${where}${kf.attempts > 1 ? `  (attempt ${kf.attempts})` : ''}`,
+    );
+    if (kf.error && kf.status !== 'ready') lines.push(`             ${printable(kf.error)}`);
+  }
+  if (s.contactSheet) lines.push(`  contact sheet: ${printable(s.contactSheet)}`);
   lines.push(`  ${costLine(s)}`);
   if (s.output)
     lines.push(

@@ -5,9 +5,15 @@
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
-import { editSceneUpdate, redoSceneUpdate, rejectPlanUpdate } from '../shared/messages';
-import { describeZodError, EditSceneSchema, RedoSceneSchema, RejectPlanSchema } from '../shared/schemas';
-import type { EditSceneArgs, RedoSceneArgs, RejectPlanArgs, SceneState } from '../shared/schemas';
+import { editSceneUpdate, redoKeyframeUpdate, redoSceneUpdate, rejectPlanUpdate } from '../shared/messages';
+import {
+  describeZodError,
+  EditSceneSchema,
+  RedoKeyframeSchema,
+  RedoSceneSchema,
+  RejectPlanSchema,
+} from '../shared/schemas';
+import type { EditSceneArgs, RedoKeyframeArgs, RedoSceneArgs, RejectPlanArgs, SceneState } from '../shared/schemas';
 import type { videoPipeline } from '../workflows';
 import { CliError } from './errors';
 
@@ -50,6 +56,21 @@ export function redoArgs(scene: string | undefined, prompt: string | undefined):
   const args = RedoSceneSchema.safeParse({ index: sceneNumber(scene), ...(prompt !== undefined ? { prompt } : {}) });
   if (!args.success) throw new CliError(`redo refused: ${describeZodError(args.error)}`, 2);
   return args.data;
+}
+
+export function redoKeyframeArgs(keyframe: string | undefined, prompt: string | undefined): RedoKeyframeArgs {
+  const n = Number(keyframe);
+  if (keyframe === undefined || !Number.isInteger(n)) {
+    throw new CliError('--keyframe must be a keyframe number (from 1; keyframe K starts scene K)', 2);
+  }
+  const args = RedoKeyframeSchema.safeParse({ index: n, ...(prompt !== undefined ? { prompt } : {}) });
+  if (!args.success) throw new CliError(`redo refused: ${describeZodError(args.error)}`, 2);
+  return args.data;
+}
+
+export async function redoKeyframe(handle: Handle, keyframe: string | undefined, prompt: string | undefined) {
+  const args = redoKeyframeArgs(keyframe, prompt);
+  return refusedAsCliError('redo', () => handle.executeUpdate(redoKeyframeUpdate, { args: [args] }));
 }
 
 export async function editScene(

@@ -130,6 +130,14 @@ function pickBranch(schema: Schema, root: Schema): Schema {
   return s;
 }
 
+/** A storyboard's shared look (vidflow asks for `look: {character, setting, light, lens}`), from the subject. */
+const LOOK: Partial<Record<string, (subject: string) => string>> = {
+  character: (subject) => `the one protagonist of ${subject}, same face and clothes in every shot`,
+  setting: (subject) => `the world of ${subject}`,
+  light: () => 'golden-hour light, warm palette',
+  lens: () => '35mm lens, eye level, shallow depth of field',
+};
+
 function fill(schemaIn: Schema, ctx: FillContext, key: string, index: number | undefined): unknown {
   const schema = pickBranch(schemaIn, ctx.root);
   if (schema.const !== undefined) return schema.const;
@@ -167,6 +175,8 @@ function fill(schemaIn: Schema, ctx: FillContext, key: string, index: number | u
         text = scenePrompts(ctx.subject, ctx.arrayLength, maxLength)[index] ?? ctx.subject;
       } else if (index !== undefined) {
         text = `Scene ${index + 1}`;
+      } else if (LOOK[key]) {
+        text = LOOK[key](ctx.subject);
       } else if (/title|name/i.test(key)) {
         text = ctx.subject.slice(0, 80);
       } else {

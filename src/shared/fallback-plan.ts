@@ -5,6 +5,18 @@
  * will refuse could never run (nothing would be paid, but the approval would be wasted).
  */
 import { MIN_PROMPT_CHARS } from './models';
+import type { Look } from './schemas';
+
+/**
+ * The look of a storyboard whose planner wrote none (the fallback, an old plan): plain and neutral,
+ * so the keyframes at least share light and lens; the scenes' own words carry the rest.
+ */
+export const NEUTRAL_LOOK: Look = {
+  character: 'the same subject throughout',
+  setting: 'as the scene describes',
+  light: 'soft natural light',
+  lens: '35mm lens, eye level, photorealistic',
+};
 
 const BEATS = ['opening shot', 'middle shot', 'closing shot'];
 const ELLIPSIS = '…';

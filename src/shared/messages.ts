@@ -5,12 +5,23 @@
  * refused at once, with a reason, when they do not fit the run's stage.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { EditSceneArgs, PipelineStatus, RedoSceneArgs, RejectPlanArgs, SceneState } from './schemas';
+import type {
+  EditSceneArgs,
+  PipelineStatus,
+  RedoKeyframeArgs,
+  RedoSceneArgs,
+  RejectPlanArgs,
+  SceneState,
+} from './schemas';
 
 /**
- * Approve the plan (stage `awaiting_approval`) or the finished video (stage `reviewing_result`).
+ * Approve the plan (stage `awaiting_approval`), the storyboard (`reviewing_storyboard`) or the
+ * finished video (stage `reviewing_result`).
  * Takes no payload; an empty object `{}` from the Temporal CLI is accepted.
  */
+/** What an approval approved. */
+export type Approved = 'plan' | 'storyboard' | 'result' | 'nothing';
+
 export const approveSignal = defineSignal<[unknown?]>('approve');
 /**
  * The same approval as an update: refused, with the reason, when nothing awaits approval (the plan
@@ -18,7 +29,7 @@ export const approveSignal = defineSignal<[unknown?]>('approve');
  * non-zero instead of reporting an approval the run never takes. Takes no payload (an `{}` from the
  * Temporal CLI is ignored).
  */
-export const approveUpdate = defineUpdate<{ approved: 'plan' | 'result' | 'nothing' }, []>('approveRun');
+export const approveUpdate = defineUpdate<{ approved: Approved }, []>('approveRun');
 export const statusQuery = defineQuery<PipelineStatus>('status');
 
 /** Change one scene's prompt while the plan or the result is under review. */
@@ -27,3 +38,12 @@ export const editSceneUpdate = defineUpdate<SceneState, [EditSceneArgs]>('editSc
 export const rejectPlanUpdate = defineUpdate<{ planRound: number }, [RejectPlanArgs]>('rejectPlan');
 /** Regenerate one scene (optionally with a new prompt) and stitch again, in `reviewing_result`. */
 export const redoSceneUpdate = defineUpdate<{ index: number; estimatedCostUsd: number }, [RedoSceneArgs]>('redoScene');
+/**
+ * Regenerate one keyframe (optionally with a new moment; the shared look is kept) of a storyboard
+ * run: in `reviewing_storyboard` only the image; in `reviewing_result` the image and then exactly
+ * the scenes that touch it (index-1 and index, those that exist), stitched again.
+ */
+export const redoKeyframeUpdate = defineUpdate<
+  { index: number; scenes: number[]; estimatedCostUsd: number },
+  [RedoKeyframeArgs]
+>('redoKeyframe');

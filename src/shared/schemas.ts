@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_MODEL, MODELS, resolveModelId } from './models';
+import type { ModelId } from './models';
 
 export const MAX_PROMPT_CHARS = 4000;
 export const MAX_SCENES = 6;
@@ -65,7 +66,8 @@ export const PipelineInputSchema = z
     sceneSeconds: z.union([z.literal(5), z.literal(10)]).default(5),
     aspectRatio: AspectRatioSchema.default('16:9'),
     model: ModelIdSchema,
-    transitionSeconds: z.number().min(0).max(2).default(0.5),
+    /** Default 0.5 s; 0 (a hard cut) for storyboard runs, whose scenes share their boundary frame. */
+    transitionSeconds: z.number().min(0).max(2).optional(),
     autoApprove: z.boolean().default(false),
     /** How long the plan waits for a person; then the run ends with stage `timed_out`. */
     approvalTimeout: ApprovalTimeoutSchema.default('24h'),
@@ -74,12 +76,30 @@ export const PipelineInputSchema = z
     /** Wait in `reviewing_result` after stitching, so single scenes can be redone. */
     reviewResult: z.boolean().default(false),
     workerTimeout: WorkerTimeoutSchema.default('1m'),
+    /** Approve N+1 keyframes first; scene i is then generated from keyframe i to keyframe i+1. */
+    storyboard: z.boolean().default(false),
+    /** URL of an image every keyframe is steered toward (one character or product); storyboard runs only. */
+    reference: z.url({ protocol: /^https?$/, error: 'reference must be an http(s) URL' }).optional(),
   })
   .strict()
+  .transform((i) => ({ ...i, transitionSeconds: i.transitionSeconds ?? (i.storyboard ? 0 : 0.5) }))
   .refine((i) => i.transitionSeconds < i.sceneSeconds, {
     message: 'transitionSeconds must be shorter than a scene',
     path: ['transitionSeconds'],
+  })
+  .refine((i) => !i.storyboard || takesBothFrames(i.model), {
+    message: 'a storyboard run needs a model that takes a start and an end image',
+    path: ['model'],
+  })
+  .refine((i) => i.storyboard || i.reference === undefined, {
+    message: 'reference steers storyboard keyframes: use it with storyboard',
+    path: ['reference'],
   });
+
+function takesBothFrames(model: ModelId): boolean {
+  const { frames } = MODELS[model];
+  return frames.start && frames.end;
+}
 
 /** What callers may send (defaults optional). */
 export type PipelineInputArgs = z.input<typeof PipelineInputSchema>;
@@ -100,8 +120,22 @@ export function describeZodError(err: z.ZodError): string {
 export const PlannerSchema = z.enum(['openai', 'fallback', 'emulated']);
 export type Planner = z.infer<typeof PlannerSchema>;
 
+/**
+ * The look every keyframe of a storyboard shares, written once by the planner: the same character,
+ * setting, light and lens in every frame is what makes the scenes join up. Optional: plans made
+ * before it (and recorded histories) have none.
+ */
+export const LookSchema = z.object({
+  character: z.string(),
+  setting: z.string(),
+  light: z.string(),
+  lens: z.string(),
+});
+export type Look = z.infer<typeof LookSchema>;
+
 export const PlanSchema = z.object({
   planner: PlannerSchema,
+  look: LookSchema.optional(),
   /** Why the fallback was used, shown to the reviewer. */
   note: z.string().optional(),
   scenes: z.array(z.string().min(1)).min(1).max(MAX_SCENES),
@@ -117,6 +151,8 @@ export const PlanInputSchema = z.object({
   sceneSeconds: z.number(),
   /** Per-scene prompt limit of the chosen model. */
   maxScenePromptChars: z.number().int().positive(),
+  /** Storyboard runs: also write the shared look (character, setting, light, lens) of the keyframes. */
+  look: z.boolean().optional(),
 });
 export type PlanInput = z.infer<typeof PlanInputSchema>;
 
@@ -125,6 +161,8 @@ export type PlanInput = z.infer<typeof PlanInputSchema>;
 export const STAGES = [
   'planning',
   'awaiting_approval',
+  'storyboarding',
+  'reviewing_storyboard',
   'generating',
   'stitching',
   'reviewing_result',
@@ -158,6 +196,24 @@ export interface SceneState {
   error?: string;
 }
 
+export const KEYFRAME_STATUSES = ['pending', 'generating', 'downloading', 'ready', 'failed', 'cancelled'] as const;
+export type KeyframeStatus = (typeof KEYFRAME_STATUSES)[number];
+
+/** Keyframe `index` (1..N+1) is the boundary where scene index-1 ends and scene index starts. */
+export interface KeyframeState {
+  index: number;
+  prompt: string;
+  status: KeyframeStatus;
+  predictionId?: string;
+  /** On the home worker's disk. */
+  path?: string;
+  /** The image prediction's output URL. */
+  url?: string;
+  /** Predictions made for this keyframe (a redo adds one). */
+  attempts: number;
+  error?: string;
+}
+
 export interface OutputInfo {
   path: string;
   durationSeconds: number;
@@ -174,6 +230,12 @@ export interface PipelineStatus {
   estimatedCostUsd: number;
   maxCostUsd?: number;
   scenes: SceneState[];
+  /** The planner's shared look (storyboard runs; plans from before have none). */
+  look?: Look;
+  /** Storyboard runs: the N+1 keyframes, in order. */
+  keyframes?: KeyframeState[];
+  /** Storyboard runs: all keyframes side by side, on the home worker's disk. */
+  contactSheet?: string;
   /** The worker holding this run's clips (its id, from the claim). */
   worker?: string;
   output?: OutputInfo;
@@ -217,6 +279,17 @@ export const RedoSceneSchema = z
   })
   .strict();
 export type RedoSceneArgs = z.infer<typeof RedoSceneSchema>;
+
+export const RedoKeyframeSchema = z
+  .object({
+    index: z
+      .number({ error: 'index must be a keyframe number' })
+      .int('index must be a whole number')
+      .min(1, 'keyframes are numbered from 1'),
+    prompt: promptText('prompt', 2500).optional(),
+  })
+  .strict();
+export type RedoKeyframeArgs = z.infer<typeof RedoKeyframeSchema>;
 
 // ---- activities: ./activity-io ---------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import type { PublishActivities } from '../activities/publish';
 import { NON_RETRYABLE_TYPES } from '../shared/failures';
 import { providerTaskQueue } from '../shared/names';
 import { PATCH_PROVIDER_QUEUE } from './patches';
+import type { KeyframeActivities, KeyframeFileActivities } from '../shared/activity-io';
 
 /** Planning is one LLM call: short, and a few retries for transient errors; after that we fall back. */
 export const { planScenes } = proxyActivities<PlanActivities>({
@@ -51,6 +52,7 @@ export const { generateClip } = proxyActivities<GenerateActivities>({
 });
 
 /**
+/**
  * Where a generation is scheduled: the provider queue, whose task rate every worker sets to the
  * account's create limit (src/worker/worker.ts), so Temporal's matching service paces the creates
  * of all workers together. Runs recorded before it keep the workflow's own queue. Calls patched():
@@ -59,6 +61,22 @@ export const { generateClip } = proxyActivities<GenerateActivities>({
 export function generationQueue(): { taskQueue?: string } {
   return patched(PATCH_PROVIDER_QUEUE) ? { taskQueue: providerTaskQueue(workflowInfo().taskQueue) } : {};
 }
+
+/**
+ * A keyframe is one image: seconds at the model, so far shorter timeouts than a clip; paid like a
+ * clip (its id in the heartbeat, adopted by key after a crash), so the same retry reasoning.
+ */
+export const { generateKeyframe } = proxyActivities<KeyframeActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '5s',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+  },
+});
 
 /**
  * Cancels a cancelled (or failed) run's predictions at Replicate, found by their generation keys,
@@ -157,14 +175,28 @@ export function homeActivities(taskQueue: string, scheduleToStartMs: number) {
   const { stitchClips } = proxyActivities<StitchActivities>({ ...STITCH_OPTIONS, ...pin });
   const { publishVideo } = proxyActivities<PublishActivities>({ ...PUBLISH_OPTIONS, ...pin });
   const { removeWorkFiles } = proxyActivities<CleanupActivities>({ ...CLEANUP_OPTIONS, ...pin });
-  return { downloadClip, stitchClips, publishVideo, removeWorkFiles };
+  // Keyframes are a few hundred KB: a download's options fit the download, the upload and the sheet.
+  const keyframeFiles = proxyActivities<KeyframeFileActivities>({ ...DOWNLOAD_OPTIONS, ...pin });
+  const { downloadKeyframe, uploadKeyframe, makeContactSheet } = keyframeFiles;
+  return {
+    downloadClip,
+    stitchClips,
+    publishVideo,
+    removeWorkFiles,
+    downloadKeyframe,
+    uploadKeyframe,
+    makeContactSheet,
+  };
 }
 
 type HomeActivities = ReturnType<typeof homeActivities>;
-/** Runs recorded before worker affinity have no publish step: replaying them must not add one. */
-export type DiskBoundActivities = Omit<HomeActivities, 'publishVideo'> & {
-  publishVideo?: HomeActivities['publishVideo'];
-};
+type KeyframeFileSteps = 'downloadKeyframe' | 'uploadKeyframe' | 'makeContactSheet';
+/**
+ * Runs recorded before worker affinity have no publish step: replaying them must not add one.
+ * Nor keyframe steps: storyboard runs came after affinity, so their home is always a claimed one.
+ */
+export type DiskBoundActivities = Omit<HomeActivities, 'publishVideo' | KeyframeFileSteps> &
+  Partial<Pick<HomeActivities, 'publishVideo' | KeyframeFileSteps>>;
 
 /** Runs started before worker affinity: every step on the workflow's own queue, as they were recorded. */
 // (Proxies have no own keys to spread: each function is taken by name.)

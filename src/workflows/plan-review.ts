@@ -7,7 +7,8 @@
  */
 import { condition, isCancellation, log, patched } from '@temporalio/workflow';
 import { failure } from '../shared/failures';
-import { fallbackScenes } from '../shared/fallback-plan';
+import { fallbackScenes, NEUTRAL_LOOK } from '../shared/fallback-plan';
+import type { Approved } from '../shared/messages';
 import {
   describeZodError,
   EditSceneSchema,
@@ -40,6 +41,7 @@ export async function planUntilApproved(run: PipelineRun): Promise<void> {
     const plan = await makePlan(run, feedback === undefined ? undefined : { previousScenes: previous, feedback });
     state.planRound++;
     state.planner = plan.planner;
+    if (plan.look) state.look = plan.look;
     if (plan.note) state.plannerNote = plan.note;
     else delete state.plannerNote;
     state.scenes = plan.scenes.map((prompt, i) => ({ index: i + 1, prompt, status: 'pending', attempts: 0 }));
@@ -74,13 +76,15 @@ async function makePlan(run: PipelineRun, again?: { previousScenes: string[]; fe
       scenes: i.scenes,
       sceneSeconds: i.sceneSeconds,
       maxScenePromptChars: run.model.maxPromptChars,
+      // Only storyboard runs ask for a look: other runs send the plan request they always sent.
+      ...(i.storyboard ? { look: true } : {}),
       ...(again ?? {}),
     });
   } catch (err) {
     if (isCancellation(err)) throw err;
     const note = `LLM planning failed: ${messageOf(err)}`;
     log.warn(`${note}; using a plain split of the prompt`);
-    return { planner: 'fallback', note, scenes: fallbackScenes(i.prompt, i.scenes) };
+    return { planner: 'fallback', note, look: NEUTRAL_LOOK, scenes: fallbackScenes(i.prompt, i.scenes) };
   }
 }
 
@@ -92,7 +96,7 @@ export async function awaitResultReview(run: PipelineRun): Promise<SceneState[]>
   run.setStage('reviewing_result');
   run.resultApproved = false;
   const decided = await condition(
-    () => (run.resultApproved && run.hasAllClips()) || run.redoQueue.length > 0,
+    () => (run.resultApproved && run.hasAllClips()) || run.redoQueue.length > 0 || run.keyframeRedoQueue.length > 0,
     approvalTimeoutMs(run),
     {
       summary: 'waiting for the result to be approved',
@@ -113,12 +117,12 @@ export async function awaitResultReview(run: PipelineRun): Promise<SceneState[]>
   });
 }
 
-function approvalTimeoutMs(run: PipelineRun): number {
+export function approvalTimeoutMs(run: PipelineRun): number {
   return parseDurationMs(run.input.approvalTimeout)!;
 }
 
 /** Nobody decided in time: the run ends as `timed_out` before it spends anything more. */
-function timedOut(run: PipelineRun, what: string): never {
+export function timedOut(run: PipelineRun, what: string): never {
   run.status.error = `${what} within ${run.input.approvalTimeout}; nothing more was generated`;
   run.setStage('timed_out');
   throw failure('ApprovalTimedOut', run.status.error);
@@ -131,17 +135,25 @@ function timedOut(run: PipelineRun, what: string): never {
  * comes at the wrong time is logged and dropped) and the `approveRun` update (refused first, with
  * the reason, by validateApprove).
  */
-export function approve(run: PipelineRun): { approved: 'plan' | 'result' | 'nothing' } {
+export function approve(run: PipelineRun): { approved: Approved } {
   const stage = run.status.stage;
   if (stage === 'awaiting_approval') run.planApproved = true;
+  else if (stage === 'reviewing_storyboard') run.storyboardApproved = true;
   else if (stage === 'reviewing_result') run.resultApproved = true;
   else log.warn(`approve ignored: nothing awaits approval in stage ${stage}`);
-  return { approved: stage === 'awaiting_approval' ? 'plan' : stage === 'reviewing_result' ? 'result' : 'nothing' };
+  return { approved: APPROVES[stage] ?? 'nothing' };
 }
+
+const APPROVES: Partial<Record<string, Approved>> = {
+  awaiting_approval: 'plan',
+  reviewing_storyboard: 'storyboard',
+  reviewing_result: 'result',
+};
 
 /** What each stage is doing, for an approve that comes when nothing can take it. */
 const NOT_NOW: Partial<Record<string, string>> = {
   planning: 'the plan is still being made; approve it once it is shown (stage awaiting_approval)',
+  storyboarding: 'the keyframes are being made; approve the storyboard once it is shown (stage reviewing_storyboard)',
   generating: 'the plan is approved and its clips are being made',
   stitching: 'the clips are being stitched; with --review-result, approve the video once it is shown',
 };
@@ -154,8 +166,19 @@ export function validateApprove(run: PipelineRun): void {
     if (run.rejection !== undefined) refuse('the plan was rejected and is being made again: approve the new one');
     return;
   }
+  const keyframesQueued = run.keyframeRedoQueue.map((r) => r.index);
+  if (stage === 'reviewing_storyboard') {
+    if (run.storyboardApproved) refuse('the storyboard is already approved');
+    if (keyframesQueued.length) {
+      refuse(`keyframe ${keyframesQueued.join(', ')} is queued to be redone: approve the storyboard made after it`);
+    }
+    return;
+  }
   if (stage === 'reviewing_result') {
     if (run.resultApproved) refuse('the video is already approved');
+    if (keyframesQueued.length) {
+      refuse(`keyframe ${keyframesQueued.join(', ')} is queued to be redone: approve the video stitched after it`);
+    }
     const queued = run.redoQueue.map((r) => r.index);
     if (queued.length) refuse(`scene ${queued.join(', ')} is queued to be redone: approve the video stitched after it`);
     const missing = scenes.filter((s) => !run.clips.has(s.index)).map((s) => s.index);
@@ -248,6 +271,6 @@ function refuseLongPrompt(run: PipelineRun, prompt: string): void {
  * Refuses an update from its validator: the caller sees the reason as the refusal, and nothing is
  * written to the history. (Not a catalogue failure: the run goes on; only the update is refused.)
  */
-function refuse(reason: string): never {
+export function refuse(reason: string): never {
   throw new Error(reason);
 }

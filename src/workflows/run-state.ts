@@ -4,10 +4,17 @@
  * every phase works on the same run and the Web UI's current details follow every change.
  */
 import { log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { estimateCostUsd, MODELS } from '../shared/models';
-import type { ModelId, ModelSpec } from '../shared/models';
+import { estimateCostUsd, IMAGE_MODELS, keyframeModelFor, MODELS } from '../shared/models';
+import type { ImageModelId, ModelId, ModelSpec } from '../shared/models';
 import { VIDEO_STAGE } from '../shared/names';
-import type { ClipFile, PipelineInput, PipelineStatus, RedoSceneArgs, Stage } from '../shared/schemas';
+import type {
+  ClipFile,
+  PipelineInput,
+  PipelineStatus,
+  RedoKeyframeArgs,
+  RedoSceneArgs,
+  Stage,
+} from '../shared/schemas';
 import { legacyActivities } from './activity-options';
 import type { DiskBoundActivities } from './activity-options';
 
@@ -39,6 +46,18 @@ export class PipelineRun {
   /** Edits and redos accepted: bounded (./plan-review), so a looping client cannot grow the history without end. */
   edits = 0;
   redos = 0;
+
+  // The storyboard (./storyboard): keyframe K (1..N+1) is where scene K-1 ends and scene K starts.
+  /** N+1 for storyboard runs, else 0. */
+  readonly keyframeCount: number;
+  readonly imageModel: ImageModelId;
+  /** What one more keyframe (a redo) adds to the estimate. */
+  readonly keyframeCostUsd: number;
+  storyboardApproved = false;
+  readonly keyframeRedoQueue: RedoKeyframeArgs[] = [];
+  keyframeRedos = 0;
+  /** Each keyframe's Files API upload, per its generation (attempts): scenes sharing a keyframe share one upload. */
+  readonly keyframeUploads = new Map<number, { attempts: number; url: Promise<string> }>();
 
   // The clips (./scene-production).
   readonly clips = new Map<number, ClipFile>();
@@ -75,11 +94,15 @@ export class PipelineRun {
     this.modelId = input.model;
     this.model = MODELS[input.model];
     this.sceneCostUsd = estimateCostUsd(input.model, 1, input.sceneSeconds);
+    this.keyframeCount = input.storyboard ? input.scenes + 1 : 0;
+    this.imageModel = keyframeModelFor(input.reference !== undefined);
+    this.keyframeCostUsd = IMAGE_MODELS[this.imageModel].pricePerImage;
+    const keyframesUsd = this.keyframeCount * this.keyframeCostUsd;
     this.status = {
       stage: 'planning',
       scenes: [],
       planRound: 0,
-      estimatedCostUsd: estimateCostUsd(input.model, this.sceneCount, input.sceneSeconds),
+      estimatedCostUsd: mills(estimateCostUsd(input.model, this.sceneCount, input.sceneSeconds) + keyframesUsd),
       ...(input.maxCostUsd !== undefined ? { maxCostUsd: input.maxCostUsd } : {}),
     };
     this.legacyHome = { taskQueue: info.taskQueue, acts: legacyActivities };
@@ -90,9 +113,14 @@ export class PipelineRun {
     return this.clips.size === this.sceneCount;
   }
 
-  /** The estimate after one more scene is generated, rounded to cents as shown. */
+  /** The estimate after one more scene is generated. */
   costWithOneMoreScene(): number {
-    return Math.round((this.status.estimatedCostUsd + this.sceneCostUsd) * 100) / 100;
+    return mills(this.status.estimatedCostUsd + this.sceneCostUsd);
+  }
+
+  /** The estimate after one more keyframe and `scenes` more scenes are generated. */
+  costWithMore(keyframes: number, scenes: number): number {
+    return mills(this.status.estimatedCostUsd + keyframes * this.keyframeCostUsd + scenes * this.sceneCostUsd);
   }
 
   /** The stage is also a search attribute, so `temporal workflow list --query` finds runs by it. */
@@ -112,10 +140,19 @@ export class PipelineRun {
       const attempt = scene.attempts > 1 ? ` (attempt ${scene.attempts})` : '';
       lines.push(`- scene ${scene.index}/${this.sceneCount}: ${scene.status}${attempt}`);
     }
+    for (const k of s.keyframes ?? []) {
+      lines.push(`- keyframe ${k.index}/${this.keyframeCount}: ${k.status}${k.path ? ` · ${k.path}` : ''}`);
+    }
+    if (s.contactSheet) lines.push(`contact sheet: ${s.contactSheet}`);
     if (s.worker) lines.push(`worker: ${s.worker}`);
     if (s.output) lines.push(`output: ${s.output.path} (${s.output.durationSeconds.toFixed(1)} s)`);
     if (s.artifactUri) lines.push(`artifact: ${s.artifactUri}`);
     if (s.error) lines.push(`error: ${s.error}`);
     setCurrentDetails(lines.join('\n'));
   }
+}
+
+/** Rounded to a tenth of a cent: keyframes cost less than a cent (clips are whole cents, so those stay as they were). */
+function mills(usd: number): number {
+  return Math.round(usd * 1000) / 1000;
 }

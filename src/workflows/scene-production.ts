@@ -12,26 +12,16 @@ import { failureTypeOf, homeWasLost, messageOf } from './activity-failures';
 import { cancelPredictions, DOWNLOAD_OUTAGE_RETRY, generateClip, generationQueue } from './activity-options';
 import { homeWorker, leaveHome } from './home-worker';
 import { PATCH_CANCEL_PREDICTIONS, PATCH_PAID_CLIPS_KEPT } from './patches';
+import { predecessors } from './predecessors';
 import { countRegeneration, regenerationCause, tooShort } from './regeneration';
 import type { Home, PipelineRun } from './run-state';
+import { sceneFrames } from './storyboard';
 
 /** Runs recorded before PATCH_PAID_CLIPS_KEPT: an expired or unplayable clip was generated again at most this often. */
 export const MAX_REGENERATIONS = 2;
 
 /** Runs recorded before PATCH_PAID_CLIPS_KEPT: failure types after which a scene was generated again. */
 const REGENERATE_ON: readonly FailureType[] = ['OutputExpired', 'InvalidClip'];
-
-/**
- * What the generate activity needs to find a prediction a predecessor of this run paid for: a
- * reset run (new run id, same workflow id), a retried or continued one. Deterministic: from the
- * run's info, which replays alike.
- */
-function predecessors(): { mayExist: boolean; runStartedAt: string } {
-  const info = workflowInfo();
-  const mayExist =
-    info.runId !== info.originalExecutionRunId || info.runId !== info.firstExecutionRunId || info.attempt > 1;
-  return { mayExist, runStartedAt: info.startTime.toISOString() };
-}
 
 /**
  * Produces the given scenes at once. When one scene fails for good the others are cancelled (which
@@ -104,6 +94,8 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
     try {
       let url = run.outputs.get(scene.index);
       if (url === undefined) {
+        // Storyboard runs: keyframe i to keyframe i+1, uploaded before anything is paid for.
+        const frames = input.storyboard ? await sceneFrames(run, scene.index) : {};
         scene.status = 'generating';
         scene.attempts++;
         run.refreshDetails();
@@ -121,6 +113,7 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
             // number again after a reset, so the reset run finds what this generation paid for.
             generation: scene.attempts - 1,
             ...predecessors(),
+            ...frames,
           },
         ]);
         run.unfinishedGenerations--;

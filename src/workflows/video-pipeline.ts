@@ -6,6 +6,7 @@
  * This file is the run's outline: its messages and its phases in order. The state lives in one
  * PipelineRun (./run-state); each phase has its module:
  *   ./plan-review        plan, approve / edit / reject, result review and redos (+ validators)
+ *   ./storyboard         storyboard runs: keyframes, their review and redos, each scene's frames
  *   ./scene-production   generate → download per scene, regeneration
  *   ./home-worker        the worker holding the clips: claim, move, cleanup
  *   ./stitch-and-publish stitch and publish on that worker
@@ -20,6 +21,7 @@ import {
   approveSignal,
   approveUpdate,
   editSceneUpdate,
+  redoKeyframeUpdate,
   redoSceneUpdate,
   rejectPlanUpdate,
   statusQuery,
@@ -43,11 +45,19 @@ import {
 import { PipelineRun } from './run-state';
 import { cancelUnfinishedPredictions, produceScenes } from './scene-production';
 import { stitchAtHome } from './stitch-and-publish';
+import {
+  cancelKeyframes,
+  redoKeyframe,
+  redoQueuedKeyframes,
+  storyboardUntilApproved,
+  validateRedoKeyframe,
+} from './storyboard';
 
 // The run's limits, where readers of the workflow (and its tests) look for them.
 export { MAX_WORKER_MOVES } from './home-worker';
 export { MAX_EDITS, MAX_PLAN_ROUNDS, MAX_REDOS } from './plan-review';
 export { MAX_REGENERATIONS_PER_CAUSE } from './regeneration';
+export { MAX_KEYFRAME_REDOS } from './storyboard';
 
 export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineResult> {
   // Validated again here: the Temporal CLI and Web UI start runs without our client's checks.
@@ -64,6 +74,7 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
   setHandler(editSceneUpdate, (edit) => editScene(run, edit), { validator: (edit) => validateEditScene(run, edit) });
   setHandler(rejectPlanUpdate, (r) => rejectPlan(run, r), { validator: (r) => validateRejectPlan(run, r) });
   setHandler(redoSceneUpdate, (redo) => redoScene(run, redo), { validator: (redo) => validateRedoScene(run, redo) });
+  setHandler(redoKeyframeUpdate, (r) => redoKeyframe(run, r), { validator: (r) => validateRedoKeyframe(run, r) });
 
   try {
     if (input.maxCostUsd !== undefined && state.estimatedCostUsd > input.maxCostUsd) {
@@ -74,6 +85,7 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
     }
     run.setStage('planning');
     await planUntilApproved(run);
+    if (input.storyboard) await storyboardUntilApproved(run);
 
     run.setStage('generating');
     await produceScenes(run, state.scenes);
@@ -87,6 +99,8 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
       }
       if (!input.reviewResult) break;
       const redo = await awaitResultReview(run);
+      // Storyboard runs: a redone keyframe brings the scenes on either side of it.
+      for (const s of await redoQueuedKeyframes(run)) if (!redo.includes(s)) redo.push(s);
       if (redo.length === 0) break;
       run.setStage('generating');
       await produceScenes(run, redo);
@@ -105,6 +119,7 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
   } catch (err) {
     if (isCancellation(err)) {
       for (const s of state.scenes) if (s.status !== 'ready') s.status = 'cancelled';
+      cancelKeyframes(run);
       // The run is cancelled, but tidying up must still happen: outside the cancelled scope.
       await CancellationScope.nonCancellable(async () => {
         run.setStage('cancelled');

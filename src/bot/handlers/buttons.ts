@@ -57,9 +57,12 @@ export async function onRunButton(ctx: Context, d: HandlerDeps, action: RunActio
   }
   const stageName = t.stages[status.stage] ?? status.stage;
   const planButton = action.a === 'approve' || action.a === 'edit' || action.a === 'reject';
-  const current = planButton
-    ? status.stage === 'awaiting_approval' && status.planRound === action.round
-    : status.stage === 'reviewing_result' && videoVersion(status) === action.version;
+  const current =
+    action.a === 'storyboard'
+      ? status.stage === 'reviewing_storyboard'
+      : planButton
+        ? status.stage === 'awaiting_approval' && status.planRound === action.round
+        : status.stage === 'reviewing_result' && videoVersion(status) === action.version;
   if (!current) {
     await ctx.answerCallbackQuery({ text: t.stale(stageName) });
     await dropButtons(ctx);
@@ -67,11 +70,14 @@ export async function onRunButton(ctx: Context, d: HandlerDeps, action: RunActio
   }
 
   switch (action.a) {
+    case 'storyboard':
     case 'approve':
     case 'done':
       await d.runs.approve(wf);
-      d.log.info(`${wf}: ${action.a === 'approve' ? 'plan approved' : 'video accepted'} by user ${userId}`);
-      await ctx.answerCallbackQuery({ text: action.a === 'approve' ? t.approved : t.doneAck });
+      d.log.info(
+        `${wf}: ${action.a === 'done' ? 'video accepted' : `${action.a === 'approve' ? 'plan' : 'storyboard'} approved`} by user ${userId}`,
+      );
+      await ctx.answerCallbackQuery({ text: action.a === 'done' ? t.doneAck : t.approved });
       await dropButtons(ctx);
       d.followers.follow(wf);
       return;

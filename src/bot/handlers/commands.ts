@@ -86,6 +86,13 @@ export async function onReview(ctx: Context, d: HandlerDeps): Promise<void> {
   await ctx.reply(s.review ? t.reviewOn : t.reviewOff, answerTo(ctx));
 }
 
+export async function onStoryboard(ctx: Context, d: HandlerDeps): Promise<void> {
+  const { t } = wordsFor(ctx);
+  const userId = ctx.from!.id;
+  const s = await d.state.changeSettings(userId, { storyboard: !(await d.state.settings(userId)).storyboard });
+  await ctx.reply(s.storyboard ? t.storyboardOn : t.storyboardOff, answerTo(ctx));
+}
+
 export async function onSettingsButton(
   ctx: Context,
   d: HandlerDeps,

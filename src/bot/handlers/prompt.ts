@@ -5,7 +5,7 @@
  * before confirming it) finds its run instead of paying for a second one.
  */
 import type { Context } from 'grammy';
-import { DEFAULT_MODEL, estimateCostUsd } from '../../shared/models';
+import { DEFAULT_MODEL, estimateCostUsd, IMAGE_MODELS, keyframeModelFor } from '../../shared/models';
 import { describeZodError, MAX_PROMPT_CHARS, PipelineInputSchema } from '../../shared/schemas';
 import { workflowIdFor } from '../keyboards';
 import { checkLimits } from '../limits';
@@ -44,7 +44,12 @@ export async function onPrompt(ctx: Context, d: HandlerDeps, text: string): Prom
       return undefined;
     }
     const settings = await d.state.settings(userId);
-    const estimate = estimateCostUsd(DEFAULT_MODEL, settings.scenes, settings.seconds);
+    // A storyboard adds N+1 keyframes (no reference from the bot: the cheap image model).
+    const keyframes = settings.storyboard
+      ? (settings.scenes + 1) * IMAGE_MODELS[keyframeModelFor(false)].pricePerImage
+      : 0;
+    const estimate =
+      Math.round((estimateCostUsd(DEFAULT_MODEL, settings.scenes, settings.seconds) + keyframes) * 1000) / 1000;
     const limits = checkLimits(d.bot, await d.state.runs(), userId, estimate);
     if (!limits.ok) {
       const why =
@@ -61,6 +66,7 @@ export async function onPrompt(ctx: Context, d: HandlerDeps, text: string): Prom
       sceneSeconds: settings.seconds,
       aspectRatio: settings.aspect,
       reviewResult: settings.review,
+      ...(settings.storyboard ? { storyboard: true } : {}),
       // The rest of today's budget: the workflow refuses a redo that would go past it.
       maxCostUsd: limits.remainingUsd,
     });

@@ -16,7 +16,7 @@ import { findRun, refuseIfEnded, whereIs } from '../run-lookup';
 import type { ConfigLoader } from './command';
 import { err, out, workflowIdArg } from './command';
 
-export const usage = `usage: vidflow approve <id>   approve its plan (or, in review, its video)`;
+export const usage = `usage: vidflow approve <id>   approve its plan (or its storyboard, or, in review, its video)`;
 
 export async function run(config: ConfigLoader, args: string[]): Promise<number> {
   const cfg = config();
@@ -32,7 +32,12 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
         (where.notice ? `\n${where.notice}` : ''),
     );
   }
-  if (stage !== 'awaiting_approval' && stage !== 'reviewing_result') {
+  if (stage === 'storyboarding') {
+    throw new CliError(
+      `run ${id} is making its keyframes: there is no storyboard to approve yet. \`vidflow watch ${id}\` shows when it is ready.`,
+    );
+  }
+  if (stage !== 'awaiting_approval' && stage !== 'reviewing_storyboard' && stage !== 'reviewing_result') {
     throw new CliError(`run ${id} is ${stage}: nothing awaits approval (its plan was approved already)`);
   }
   let notice = where.notice;
@@ -42,10 +47,15 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
   } else {
     notice = await approveByUpdate(found.handle, id);
   }
-  out(`approved: ${id} (${stage === 'awaiting_approval' ? 'the plan: clips are generated now' : 'the video'})`);
+  out(`approved: ${id} (${WHAT[stage] ?? 'the video'})`);
   if (notice) err(`${notice} The approval is recorded and takes effect then.`);
   return 0;
 }
+
+const WHAT: Partial<Record<string, string>> = {
+  awaiting_approval: 'the plan: clips (or, for a storyboard run, its keyframes) are generated now',
+  reviewing_storyboard: 'the storyboard: clips are generated now',
+};
 
 /** How long the update may wait for a worker to take it before the signal is sent instead. */
 const UPDATE_WAIT_MS = 5000;

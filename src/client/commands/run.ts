@@ -24,7 +24,9 @@ import { CliError, rootMessage } from '../errors';
 import { goOffline, OFFLINE_BANNER, offlineLogLine, offlineWorkerOverrides } from '../offline';
 import { Interrupted, PromptConsole } from '../prompt-console';
 import { decide } from '../run-review';
-import { inputFromFlags, START_OPTIONS, START_OPTIONS_USAGE, startRun } from '../start';
+import { withReference } from '../reference';
+import type { Reference } from '../reference';
+import { START_OPTIONS, START_OPTIONS_USAGE, startInputFromFlags, startRun } from '../start';
 import { cachedWorkflowBundle, runsFromSources } from '../workflow-bundle-cache';
 import type { ConfigLoader } from './command';
 
@@ -40,14 +42,16 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
     options: { ...START_OPTIONS, yes: { type: 'boolean', short: 'y' } },
     allowPositionals: true,
   });
-  const input = inputFromFlags(positionals.join(' ') || undefined, values);
-  return runJob(cfg, input, { yes: Boolean(values.yes), id: values.id, json: Boolean(values.json) });
+  const { input, reference } = startInputFromFlags(positionals.join(' ') || undefined, values);
+  return runJob(cfg, input, { yes: Boolean(values.yes), id: values.id, json: Boolean(values.json), reference });
 }
 
 interface RunOptions {
   yes: boolean;
   id?: string | undefined;
   json?: boolean;
+  /** A local --reference file, uploaded once the Replicate (or its emulator) to upload to is known. */
+  reference?: Reference | undefined;
 }
 
 /** What the interrupt message needs to know: how far the job got. */
@@ -167,7 +171,9 @@ async function job(
   });
 
   const client = await wait(connectClient(cfg));
-  const { handle, existed } = await wait(startRun(client, cfg, input, opts.id, step));
+  if (opts.reference && 'file' in opts.reference) step('uploading the --reference image to Replicate …');
+  const withRef = await wait(withReference(cfg, input, opts.reference));
+  const { handle, existed } = await wait(startRun(client, cfg, withRef, opts.id, step));
   progress.id = handle.workflowId;
   const desc = await wait(handle.describe());
   const ui = webUiRunUrl(cfg, handle.workflowId, desc.runId);
@@ -205,13 +211,21 @@ function resumeAdvice(p: Progress): string {
       ? `\`vidflow watch ${id}\` shows it finish, and \`vidflow result ${id} --download\` fetches the video`
       : stage === 'reviewing_result'
         ? `\`vidflow approve ${id}\` approves the video, or \`vidflow redo ${id} --scene N\``
-        : `\`vidflow approve ${id}\` approves the plan (\`vidflow status ${id}\` shows it; edit and reject work too)`;
+        : stage === 'reviewing_storyboard' || stage === 'storyboarding'
+          ? `\`vidflow approve ${id}\` approves the storyboard (\`vidflow status ${id}\` shows the keyframes), or \`vidflow redo ${id} --keyframe K\``
+          : `\`vidflow approve ${id}\` approves the plan (\`vidflow status ${id}\` shows it; edit and reject work too)`;
   return [
     '',
     `interrupted: run ${id} keeps waiting in Temporal${stage ? ` (stage ${stage})` : ''}; nothing is lost.`,
     `To pick it up: start a worker with ${worker} in another terminal, then ${next}.`,
   ].join('\n');
 }
+
+const REVIEW_STAGES: readonly PipelineStatus['stage'][] = [
+  'awaiting_approval',
+  'reviewing_storyboard',
+  'reviewing_result',
+];
 
 /**
  * Polls the status query until the run ends, handing each new review point (a plan round, a
@@ -234,7 +248,7 @@ async function followRun(
     }
     const s = await query().catch(() => undefined);
     if (s) ctx.progress.last = s;
-    if (s && (s.stage === 'awaiting_approval' || s.stage === 'reviewing_result')) {
+    if (s && REVIEW_STAGES.includes(s.stage)) {
       // A review point is its stage and plan round, and the estimate (a redo raises it). Not the
       // prompts: an edit made at this review would look like a new one until the approval lands.
       const key = `${s.stage}:${s.planRound}:${s.estimatedCostUsd}`;

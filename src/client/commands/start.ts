@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { webUiRunUrl } from '../../config';
 import { connectClient } from '../connection';
-import { inputFromFlags, START_OPTIONS, START_OPTIONS_USAGE, startRun } from '../start';
+import { withReference } from '../reference';
+import { START_OPTIONS, START_OPTIONS_USAGE, startInputFromFlags, startRun } from '../start';
 import { noWorkerNotice, workerPolls } from '../worker-presence';
 import type { ConfigLoader } from './command';
 import { err, out } from './command';
@@ -18,8 +19,9 @@ ${START_OPTIONS_USAGE}`;
 export async function run(config: ConfigLoader, args: string[]): Promise<number> {
   const cfg = config();
   const { values, positionals } = parseArgs({ args, options: START_OPTIONS, allowPositionals: true });
-  const input = inputFromFlags(positionals.join(' ') || undefined, values);
+  const { input: checked, reference } = startInputFromFlags(positionals.join(' ') || undefined, values);
   const client = await connectClient(cfg);
+  const input = await withReference(cfg, checked, reference);
   const { handle, existed } = await startRun(client, cfg, input, values.id, err);
   const desc = await handle.describe();
   const webUiUrl = webUiRunUrl(cfg, handle.workflowId, desc.runId);

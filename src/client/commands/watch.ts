@@ -16,11 +16,13 @@ import type { ConfigLoader } from './command';
 import { err, out, workflowIdArg } from './command';
 
 export const usage = `usage: vidflow watch <id>   live per-scene progress until the run ends (exit 0 if it completed)
-  or waits for a person (the plan, or the video with --review-result: exit 0, with what to type next)`;
+  or waits for a person (the plan, a storyboard, or the video with --review-result: exit 0, with what to type next)`;
 
 const DECISIONS: Partial<Record<PipelineStatus['stage'], (id: string) => string>> = {
   awaiting_approval: (id) =>
     `the plan waits for you: \`vidflow approve ${id}\`, \`vidflow edit ${id} --scene N --prompt "..."\` or \`vidflow reject ${id} --feedback "..."\``,
+  reviewing_storyboard: (id) =>
+    `the storyboard waits for you (\`vidflow status ${id}\` lists the keyframes and the contact sheet): \`vidflow approve ${id}\` or \`vidflow redo ${id} --keyframe K [--prompt "..."]\``,
   reviewing_result: (id) =>
     `the video waits for you: \`vidflow approve ${id}\` or \`vidflow redo ${id} --scene N [--prompt "..."]\``,
 };
@@ -62,6 +64,12 @@ export function renderWatch(id: string, s: PipelineStatus, live: Map<number, Sce
       `  ${sc.index} ${bar(sceneFraction(sc.status, l))} ${detail.padEnd(24)} attempt ${Math.max(1, sc.attempts)}  ${firstWords(sc.prompt, 6, 40)}`,
     );
   }
+  for (const k of s.keyframes ?? []) {
+    if (k.status !== 'ready' || s.stage === 'storyboarding' || s.stage === 'reviewing_storyboard') {
+      lines.push(`  keyframe ${k.index} ${k.status}${k.path ? `  ${printable(k.path)}` : ''}`);
+    }
+  }
+  if (s.contactSheet && s.stage === 'reviewing_storyboard') lines.push(`  contact sheet: ${printable(s.contactSheet)}`);
   if (s.output) lines.push(`  video: ${printable(s.output.path)}`);
   if (s.error) lines.push(`  ${printable(s.error)}`);
   if (notice) lines.push(`  (from the server's records) ${printable(notice)}`);
