@@ -7,6 +7,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Context } from '@temporalio/activity';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Activities } from '../src/activities';
 import type { GenerateClipInput, GenerateKeyframeInput, KeyframeActivities } from '../src/shared/activity-io';
@@ -280,6 +281,42 @@ describe('storyboard', () => {
       assert.equal(s.stage, 'timed_out');
       assert.match(s.error ?? '', /the storyboard was not approved within 2s/);
       assert.equal(calls.clips.length, before, 'no video was generated');
+    });
+  });
+
+  test('a run cancelled while its keyframes are made asks for its predictions to be cancelled', async () => {
+    const { acts } = storyboardActivities();
+    const cancelAsked: string[] = [];
+    const hanging = {
+      ...acts,
+      generateKeyframe: async () => {
+        // Stands in for a keyframe still rendering at Replicate: ends only when cancelled.
+        for (;;) {
+          Context.current().heartbeat();
+          await Context.current().sleep(100);
+        }
+      },
+      cancelPredictions: async (input: { workflowId: string }) => {
+        cancelAsked.push(input.workflowId);
+        return { cancelled: [], found: 0, searched: 0 };
+      },
+    } as unknown as Activities;
+    await kit.withWorker(hanging, async (tq) => {
+      const handle = await start(tq, { prompt: 'stopped early', scenes: 2, storyboard: true, autoApprove: true });
+      await waitStage(handle, 'storyboarding', (s) => s.keyframes?.every((k) => k.status === 'generating') ?? false);
+      await handle.cancel();
+      await assert.rejects(handle.result());
+      const s = await handle.query(statusQuery);
+      assert.equal(s.stage, 'cancelled');
+      assert.deepEqual(
+        s.keyframes?.map((k) => k.status),
+        ['cancelled', 'cancelled', 'cancelled'],
+      );
+      assert.deepEqual(
+        cancelAsked,
+        [handle.workflowId],
+        'cancelPredictions ran once for the run (its keyframes included)',
+      );
     });
   });
 
