@@ -20,6 +20,7 @@ import { renderWatch } from '../src/client/commands/watch';
 import { videoPipeline } from '../src/workflows';
 import { fakeActivities, newCalls } from './helpers/fake-activities';
 import { expectWorkflowFailure } from './helpers/failures';
+import { failure } from '../src/shared/failures';
 import { eventually, workflowTestKit } from './helpers/temporal';
 
 const kit = workflowTestKit('storyboard');
@@ -317,6 +318,57 @@ describe('storyboard', () => {
         [handle.workflowId],
         'cancelPredictions ran once for the run (its keyframes included)',
       );
+    });
+  });
+
+  test('a keyframe whose output expired before its download is generated once more, counted; a second expiry fails the run', async () => {
+    const { acts, calls } = storyboardActivities();
+    let expiries = 0;
+    const expiring = {
+      ...acts,
+      // Keyframe 2's output is gone whenever it is downloaded (no worker for an hour, say).
+      downloadKeyframe: async (input: Parameters<KeyframeFileActivities['downloadKeyframe']>[0]) => {
+        if (input.keyframeIndex === 2 && (input.url.includes('g0') || expiries > 0)) {
+          expiries++;
+          throw failure('OutputExpired', `keyframe 2/4: the image's URL answered 404: outputs live an hour`);
+        }
+        return acts.downloadKeyframe(input);
+      },
+    };
+    // First: one expiry, one regeneration (its price in the estimate), then the storyboard review.
+    await kit.withWorker(
+      {
+        ...expiring,
+        downloadKeyframe: async (input: Parameters<KeyframeFileActivities['downloadKeyframe']>[0]) => {
+          if (input.keyframeIndex === 2 && input.url.includes('g0')) {
+            throw failure('OutputExpired', `keyframe 2/4: the image's URL answered 404: outputs live an hour`);
+          }
+          return acts.downloadKeyframe(input);
+        },
+      },
+      async (tq) => {
+        const handle = await start(tq, { prompt: 'a lighthouse keeper', storyboard: true, autoApprove: false });
+        await waitStage(handle, 'awaiting_approval');
+        await handle.executeUpdate(approveUpdate);
+        const review = await waitStage(handle, 'reviewing_storyboard');
+        assert.deepEqual(calls.keyframes.map((k) => [k.keyframeIndex, k.generation]).sort(), [
+          [1, 0],
+          [2, 0],
+          [2, 1],
+          [3, 0],
+          [4, 0],
+        ]);
+        assert.equal(review.keyframes?.[1]?.path, `/tmp/${handle.workflowId}/kf2g1.png`);
+        assert.equal(review.estimatedCostUsd, 1.065, '$1.062 + one more keyframe');
+        await handle.cancel();
+      },
+    );
+    // Then: it expires again after its regeneration: the run fails with the expiry, not a loop.
+    calls.keyframes.length = 0;
+    await kit.withWorker(expiring, async (tq) => {
+      const handle = await start(tq, { prompt: 'a lighthouse keeper', storyboard: true, autoApprove: true });
+      await expectWorkflowFailure(handle.result(), 'OutputExpired');
+      assert.equal(calls.keyframes.filter((k) => k.keyframeIndex === 2).length, 2, 'generated twice, not more');
     });
   });
 

@@ -15,7 +15,7 @@ import { PATCH_CANCEL_PREDICTIONS, PATCH_PAID_CLIPS_KEPT } from './patches';
 import { predecessors } from './predecessors';
 import { countRegeneration, regenerationCause, tooShort } from './regeneration';
 import type { Home, PipelineRun } from './run-state';
-import { sceneFrames } from './storyboard';
+import { sceneFrames } from './keyframe-production';
 
 /** Runs recorded before PATCH_PAID_CLIPS_KEPT: an expired or unplayable clip was generated again at most this often. */
 export const MAX_REGENERATIONS = 2;
