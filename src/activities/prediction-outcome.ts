@@ -31,7 +31,9 @@ export function outcome(
         throw failure('PredictionFailed', `${tag}: prediction ${id} succeeded without an output URL`);
       }
       const secs = prediction.metrics?.predict_time;
-      ctx.log.info(`${tag}: clip generated${secs ? ` in ${secs.toFixed(0)} s` : ''}`);
+      ctx.log.info(
+        `${tag}: ${tag.startsWith('keyframe') ? 'image' : 'clip'} generated${secs ? ` in ${secs.toFixed(0)} s` : ''}`,
+      );
       return { predictionId: id, outputUrl: url };
     }
     case 'failed': {

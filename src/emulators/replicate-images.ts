@@ -111,7 +111,7 @@ export async function renderImage(o: { path: string; prompt: string; width: numb
   const tmp = `${o.path}.part-${process.pid}.png`;
   const font = captionFont();
   const textFile = `${o.path}.caption-${process.pid}.txt`;
-  const caption = font && !textFile.includes("'") ? o.prompt.slice(0, 40) : '';
+  const caption = font && !textFile.includes("'") ? captionOf(o.prompt) : '';
   if (caption) await writeFile(textFile, caption);
   const size = Math.max(10, Math.round(o.height / 14));
   const draw = caption
@@ -187,4 +187,14 @@ export async function renderTransitionClip(o: {
     await rm(tmp, { force: true });
   }
   return o.path;
+}
+
+/**
+ * The prompt's last sentence, where a keyframe's own moment is (its head is the run's shared look,
+ * alike in every keyframe), so a contact sheet of emulated keyframes tells them apart.
+ */
+function captionOf(prompt: string): string {
+  const sentences = prompt.trim().split(/(?<=[.;])\s+/);
+  const last = sentences.at(-1) ?? prompt;
+  return last.length <= 40 ? last : `${last.slice(0, 39)}…`;
 }
