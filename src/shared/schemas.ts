@@ -5,7 +5,7 @@
  * validates it again, because the Temporal CLI and Web UI can start runs without our client.
  */
 import { z } from 'zod';
-import { DEFAULT_MODEL, MODELS, resolveModelId } from './models';
+import { DEFAULT_MODEL, MODELS, resolveModelId, type ModelSpec } from './models';
 
 export const MAX_PROMPT_CHARS = 4000;
 export const MAX_SCENES = 6;
@@ -62,7 +62,7 @@ export const PipelineInputSchema = z
   .object({
     prompt: promptText('prompt', MAX_PROMPT_CHARS),
     scenes: z.number().int().min(1).max(MAX_SCENES).default(3),
-    sceneSeconds: z.union([z.literal(5), z.literal(10)]).default(5),
+    sceneSeconds: z.number().int().positive().default(5),
     aspectRatio: AspectRatioSchema.default('16:9'),
     model: ModelIdSchema,
     transitionSeconds: z.number().min(0).max(2).default(0.5),
@@ -74,11 +74,38 @@ export const PipelineInputSchema = z
     /** Wait in `reviewing_result` after stitching, so single scenes can be redone. */
     reviewResult: z.boolean().default(false),
     workerTimeout: WorkerTimeoutSchema.default('1m'),
+    /** An audio track; refused on a model without one (it changes the price where offered). */
+    audio: z.boolean().default(false),
   })
   .strict()
   .refine((i) => i.transitionSeconds < i.sceneSeconds, {
     message: 'transitionSeconds must be shorter than a scene',
     path: ['transitionSeconds'],
+  })
+  .superRefine((i, ctx) => {
+    const spec: ModelSpec = MODELS[i.model];
+    const list = (xs: readonly (string | number)[]): string =>
+      xs.length > 1 ? `${xs.slice(0, -1).join(', ')} or ${String(xs[xs.length - 1])}` : String(xs[0]);
+    if (!spec.durations.includes(i.sceneSeconds))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sceneSeconds'],
+        message: `${i.model} takes ${list(spec.durations)} seconds per scene`,
+      });
+    if (!spec.aspectRatios.includes(i.aspectRatio))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['aspectRatio'],
+        message: `${i.model} takes aspect ratio ${list(spec.aspectRatios)}`,
+      });
+    if (i.audio && !spec.audio.supported)
+      ctx.addIssue({ code: 'custom', path: ['audio'], message: `${i.model} makes no audio` });
+    if (spec.needsStartImage && (i as { storyboard?: boolean }).storyboard !== true)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model'],
+        message: `${i.model} is image-to-video: it needs a storyboard run (a first frame per scene)`,
+      });
   });
 
 /** What callers may send (defaults optional). */
