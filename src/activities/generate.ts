@@ -166,6 +166,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
           seconds: input.seconds,
           aspectRatio: input.aspectRatio,
           negativePrompt: input.negativePrompt,
+          audio: input.audio === true,
         }),
         namespace: ctx.info.workflowNamespace ?? 'default',
         workflowId: input.workflowId,

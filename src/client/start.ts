@@ -30,6 +30,7 @@ export const START_OPTIONS = {
   'approval-timeout': { type: 'string' },
   'max-cost': { type: 'string' },
   'review-result': { type: 'boolean' },
+  audio: { type: 'boolean' },
   'worker-timeout': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -76,6 +77,7 @@ export interface StartFlags {
   'approval-timeout'?: string | undefined;
   'max-cost'?: string | undefined;
   'review-result'?: boolean | undefined;
+  audio?: boolean | undefined;
   'worker-timeout'?: string | undefined;
 }
 
@@ -93,7 +95,7 @@ export function inputFromFlags(prompt: string | undefined, flags: StartFlags): P
   const raw: PipelineInputArgs = {
     prompt: prompt ?? '',
     ...(flags.scenes !== undefined ? { scenes: num('scenes', flags.scenes) } : {}),
-    ...(flags.seconds !== undefined ? { sceneSeconds: num('seconds', flags.seconds) as 5 | 10 } : {}),
+    ...(flags.seconds !== undefined ? { sceneSeconds: num('seconds', flags.seconds) } : {}),
     ...(flags.aspect !== undefined ? { aspectRatio: flags.aspect as PipelineInput['aspectRatio'] } : {}),
     ...(flags.model !== undefined ? { model: flags.model } : {}),
     ...(flags.transition !== undefined ? { transitionSeconds: num('transition', flags.transition) } : {}),
@@ -101,11 +103,14 @@ export function inputFromFlags(prompt: string | undefined, flags: StartFlags): P
     ...(flags['approval-timeout'] !== undefined ? { approvalTimeout: flags['approval-timeout'] } : {}),
     ...(flags['max-cost'] !== undefined ? { maxCostUsd: num('max-cost', flags['max-cost'].replace(/^\$/, '')) } : {}),
     ...(flags['review-result'] ? { reviewResult: true } : {}),
+    ...(flags.audio ? { audio: true } : {}),
     ...(flags['worker-timeout'] !== undefined ? { workerTimeout: flags['worker-timeout'] } : {}),
   };
   const parsed = PipelineInputSchema.safeParse(raw);
   if (!parsed.success) throw new CliError(describeInFlags(parsed.error, flags), 2);
-  const cost = estimateCostUsd(parsed.data.model, parsed.data.scenes, parsed.data.sceneSeconds);
+  const cost = estimateCostUsd(parsed.data.model, parsed.data.scenes, parsed.data.sceneSeconds, {
+    audio: parsed.data.audio,
+  });
   if (parsed.data.maxCostUsd !== undefined && cost > parsed.data.maxCostUsd) {
     throw new CliError(
       `the plan's estimated cost $${cost.toFixed(2)} (${parsed.data.scenes} × ${parsed.data.sceneSeconds} s) is above --max-cost $${parsed.data.maxCostUsd.toFixed(2)}`,
@@ -118,7 +123,7 @@ export function inputFromFlags(prompt: string | undefined, flags: StartFlags): P
 /** The workflow input's fields by the flag a person types for them. */
 const FLAGS: Record<string, { flag: keyof StartFlags; expects: string }> = {
   scenes: { flag: 'scenes', expects: `a whole number from 1 to ${MAX_SCENES}` },
-  sceneSeconds: { flag: 'seconds', expects: '5 or 10' },
+  sceneSeconds: { flag: 'seconds', expects: "one of the model's durations (vidflow models)" },
   aspectRatio: { flag: 'aspect', expects: `one of ${ASPECT_RATIOS.join(', ')}` },
   transitionSeconds: { flag: 'transition', expects: 'a number of seconds from 0 to 2, shorter than a scene' },
   maxCostUsd: { flag: 'max-cost', expects: 'a positive amount in US dollars' },
