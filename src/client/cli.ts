@@ -14,6 +14,7 @@ import * as bot from './commands/bot';
 import * as cancel from './commands/cancel';
 import * as edit from './commands/edit';
 import * as list from './commands/list';
+import * as models from './commands/models';
 import * as redo from './commands/redo';
 import * as reject from './commands/reject';
 import * as result from './commands/result';
@@ -73,6 +74,7 @@ const COMMANDS: Record<string, Command> = {
   server,
   bot,
   webhooks,
+  models,
 };
 
 const err = (s: string) => process.stderr.write(s + '\n');
