@@ -51,6 +51,7 @@ Usage:
   vidflow server [stop]                             start (or stop) the local Temporal dev server
   vidflow bot                                       the Telegram bot (see docs/telegram.md)
   vidflow webhooks                                  receive Replicate's webhooks (VIDFLOW_WEBHOOK_URL)
+  vidflow models [--seconds S] [--audio] [--json]  video and image models, limits and prices
 
 ${START_OPTIONS_USAGE}
 \`vidflow <command> --help\` shows a command's own usage.
