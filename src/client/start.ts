@@ -142,7 +142,13 @@ export function describeInFlags(error: z.ZodError, flags: StartFlags): string {
     const known = FLAGS[field];
     if (known) {
       const given = flags[known.flag];
-      lines.add(`--${known.flag} must be ${known.expects}${typeof given === 'string' ? `, got "${given}"` : ''}`);
+      const got = typeof given === 'string' ? `, got "${given}"` : '';
+      // The model checks (superRefine) say what this model takes; the rest say the general rule.
+      lines.add(
+        issue.code === 'custom' && (field === 'sceneSeconds' || field === 'aspectRatio')
+          ? `--${known.flag}: ${issue.message}${got}`
+          : `--${known.flag} must be ${known.expects}${got}`,
+      );
     } else if (field === 'model') {
       lines.add(`--model: ${issue.message}`);
     } else if (field === 'prompt') {
