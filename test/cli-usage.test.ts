@@ -91,7 +91,7 @@ test('an unknown option is named, with the nearest known one and the command usa
 test("invalid values and missing flags are told in the command line's words", async () => {
   const seconds = await cli(['start', 'a sunset', '--seconds', '7']);
   assert.equal(seconds.code, 2);
-  assert.match(seconds.stderr, /--seconds must be 5 or 10, got "7"/);
+  assert.match(seconds.stderr, /--seconds: kling-v2\.5-turbo-pro takes 5 or 10 seconds per scene, got "7"/);
   assert.doesNotMatch(seconds.stderr, /sceneSeconds|Invalid input/);
 
   const many = await cli(['start', 'a sunset', '--scenes', '9', '--aspect', '4:3', '--approval-timeout', 'soon']);

@@ -168,6 +168,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
           negativePrompt: input.negativePrompt,
           startImage: input.startImage,
           endImage: input.endImage,
+          audio: input.audio === true,
         }),
         namespace: ctx.info.workflowNamespace ?? 'default',
         workflowId: input.workflowId,

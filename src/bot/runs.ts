@@ -67,7 +67,7 @@ export class Runs {
           `**From Telegram chat** ${chatId}`,
           `**Prompt:** ${input.prompt}`,
           `**Scenes:** ${input.scenes} × ${input.sceneSeconds} s, ${input.aspectRatio}, model ${input.model}`,
-          `**Estimated cost:** $${estimateCostUsd(input.model, input.scenes, input.sceneSeconds).toFixed(2)}`,
+          `**Estimated cost:** $${estimateCostUsd(input.model, input.scenes, input.sceneSeconds, { audio: input.audio }).toFixed(2)}`,
         ].join('\n'),
         typedSearchAttributes: [
           { key: VIDEO_STAGE, value: 'planning' },

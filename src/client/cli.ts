@@ -14,6 +14,7 @@ import * as bot from './commands/bot';
 import * as cancel from './commands/cancel';
 import * as edit from './commands/edit';
 import * as list from './commands/list';
+import * as models from './commands/models';
 import * as redo from './commands/redo';
 import * as reject from './commands/reject';
 import * as result from './commands/result';
@@ -50,6 +51,7 @@ Usage:
   vidflow server [stop]                             start (or stop) the local Temporal dev server
   vidflow bot                                       the Telegram bot (see docs/telegram.md)
   vidflow webhooks                                  receive Replicate's webhooks (VIDFLOW_WEBHOOK_URL)
+  vidflow models [--seconds S] [--audio] [--json]  video and image models, limits and prices
 
 ${START_OPTIONS_USAGE}
 \`vidflow <command> --help\` shows a command's own usage.
@@ -73,6 +75,7 @@ const COMMANDS: Record<string, Command> = {
   server,
   bot,
   webhooks,
+  models,
 };
 
 const err = (s: string) => process.stderr.write(s + '\n');

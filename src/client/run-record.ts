@@ -78,8 +78,8 @@ export function statusFromHistory(desc: WorkflowExecutionDescription, events: Ev
       const input = PipelineInputSchema.safeParse(first(started.input));
       if (input.success) {
         const i = input.data;
-        status.estimatedCostUsd = estimateCostUsd(i.model, i.scenes, i.sceneSeconds);
-        sceneCost = estimateCostUsd(i.model, 1, i.sceneSeconds);
+        status.estimatedCostUsd = estimateCostUsd(i.model, i.scenes, i.sceneSeconds, { audio: i.audio });
+        sceneCost = estimateCostUsd(i.model, 1, i.sceneSeconds, { audio: i.audio });
         if (i.maxCostUsd !== undefined) status.maxCostUsd = i.maxCostUsd;
       }
       continue;

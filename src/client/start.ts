@@ -32,6 +32,7 @@ export const START_OPTIONS = {
   'approval-timeout': { type: 'string' },
   'max-cost': { type: 'string' },
   'review-result': { type: 'boolean' },
+  audio: { type: 'boolean' },
   'worker-timeout': { type: 'string' },
   storyboard: { type: 'boolean' },
   reference: { type: 'string' },
@@ -81,6 +82,7 @@ export interface StartFlags {
   'approval-timeout'?: string | undefined;
   'max-cost'?: string | undefined;
   'review-result'?: boolean | undefined;
+  audio?: boolean | undefined;
   'worker-timeout'?: string | undefined;
   storyboard?: boolean | undefined;
   reference?: string | undefined;
@@ -115,7 +117,7 @@ export function startInputFromFlags(
   const raw: PipelineInputArgs = {
     prompt: prompt ?? '',
     ...(flags.scenes !== undefined ? { scenes: num('scenes', flags.scenes) } : {}),
-    ...(flags.seconds !== undefined ? { sceneSeconds: num('seconds', flags.seconds) as 5 | 10 } : {}),
+    ...(flags.seconds !== undefined ? { sceneSeconds: num('seconds', flags.seconds) } : {}),
     ...(flags.aspect !== undefined ? { aspectRatio: flags.aspect as PipelineInput['aspectRatio'] } : {}),
     ...(flags.model !== undefined ? { model: flags.model } : {}),
     ...(flags.transition !== undefined ? { transitionSeconds: num('transition', flags.transition) } : {}),
@@ -123,6 +125,7 @@ export function startInputFromFlags(
     ...(flags['approval-timeout'] !== undefined ? { approvalTimeout: flags['approval-timeout'] } : {}),
     ...(flags['max-cost'] !== undefined ? { maxCostUsd: num('max-cost', flags['max-cost'].replace(/^\$/, '')) } : {}),
     ...(flags['review-result'] ? { reviewResult: true } : {}),
+    ...(flags.audio ? { audio: true } : {}),
     ...(flags['worker-timeout'] !== undefined ? { workerTimeout: flags['worker-timeout'] } : {}),
     ...(flags.storyboard ? { storyboard: true } : {}),
     ...(reference ? { reference: 'url' in reference ? reference.url : PENDING_UPLOAD } : {}),
@@ -146,7 +149,7 @@ export function startInputFromFlags(
 
 /** The run's estimate before it starts: its clips, and for a storyboard its N+1 keyframes (as the workflow counts). */
 export function startEstimateUsd(input: PipelineInput): number {
-  const clips = estimateCostUsd(input.model, input.scenes, input.sceneSeconds);
+  const clips = estimateCostUsd(input.model, input.scenes, input.sceneSeconds, { audio: input.audio });
   if (!input.storyboard) return clips;
   const perImage = IMAGE_MODELS[keyframeModelFor(input.reference !== undefined)].pricePerImage;
   return Math.round((clips + (input.scenes + 1) * perImage) * 1000) / 1000;
@@ -155,7 +158,7 @@ export function startEstimateUsd(input: PipelineInput): number {
 /** The workflow input's fields by the flag a person types for them. */
 const FLAGS: Record<string, { flag: keyof StartFlags; expects: string }> = {
   scenes: { flag: 'scenes', expects: `a whole number from 1 to ${MAX_SCENES}` },
-  sceneSeconds: { flag: 'seconds', expects: '5 or 10' },
+  sceneSeconds: { flag: 'seconds', expects: "one of the model's durations (vidflow models)" },
   aspectRatio: { flag: 'aspect', expects: `one of ${ASPECT_RATIOS.join(', ')}` },
   transitionSeconds: { flag: 'transition', expects: 'a number of seconds from 0 to 2, shorter than a scene' },
   maxCostUsd: { flag: 'max-cost', expects: 'a positive amount in US dollars' },
@@ -174,7 +177,13 @@ export function describeInFlags(error: z.ZodError, flags: StartFlags): string {
     const known = FLAGS[field];
     if (known) {
       const given = flags[known.flag];
-      lines.add(`--${known.flag} must be ${known.expects}${typeof given === 'string' ? `, got "${given}"` : ''}`);
+      const got = typeof given === 'string' ? `, got "${given}"` : '';
+      // The model checks (superRefine) say what this model takes; the rest say the general rule.
+      lines.add(
+        issue.code === 'custom' && (field === 'sceneSeconds' || field === 'aspectRatio')
+          ? `--${known.flag}: ${issue.message}${got}`
+          : `--${known.flag} must be ${known.expects}${got}`,
+      );
     } else if (field === 'model') {
       lines.add(`--model: ${issue.message}`);
     } else if (field === 'prompt') {

@@ -36,6 +36,8 @@ export interface GenerateClipInput {
   startImage?: string;
   /** Storyboard runs: URL of keyframe i+1 (this scene's last frame), from uploadKeyframe. */
   endImage?: string;
+  /** The run asked for an audio track (absent = no audio: old histories replay unchanged). */
+  audio?: boolean;
 }
 
 export interface GenerateClipResult {

@@ -13,6 +13,8 @@ export interface ModelInputArgs {
   startImage?: string | undefined;
   /** URL of the scene's last frame (the next keyframe); only for a model with `frames.end`. */
   endImage?: string | undefined;
+  /** The run asked for an audio track; only for a model with `audio.supported`. */
+  audio?: boolean | undefined;
 }
 
 export interface ModelSpec {
@@ -26,29 +28,146 @@ export interface ModelSpec {
   maxPromptChars: number;
   /** Which frames the model can be given: storyboard runs need both (scene i runs kf i → kf i+1). */
   frames: { start: boolean; end: boolean };
+  /** Image-to-video only: a run without storyboard keyframes has no first frame to give it. */
+  needsStartImage?: boolean;
+  /** Price-changing audio: buildInput always sets the model's audio flag explicitly. */
+  audio: { supported: boolean; pricePerSecondWithAudio?: number };
   buildInput(args: ModelInputArgs): Record<string, unknown>;
 }
+
+const ALL_RATIOS: readonly AspectRatio[] = ['16:9', '9:16', '1:1'];
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const opt = (key: string, value: string | undefined): Record<string, string> => (value ? { [key]: value } : {});
 
 const kling = (replicateModel: string, pricePerSecond: number): ModelSpec => ({
   replicateModel,
   pricePerSecond,
   durations: [5, 10],
-  aspectRatios: ['16:9', '9:16', '1:1'],
+  aspectRatios: ALL_RATIOS,
   maxPromptChars: 2500,
   frames: { start: true, end: true },
+  audio: { supported: false },
   buildInput: ({ prompt, seconds, aspectRatio, negativePrompt, startImage, endImage }) => ({
     prompt,
     duration: seconds,
     // Kling ignores aspect_ratio when given a start image: the keyframes carry the aspect ratio.
     aspect_ratio: aspectRatio,
-    ...(negativePrompt ? { negative_prompt: negativePrompt } : {}),
-    ...(startImage ? { start_image: startImage } : {}),
-    ...(endImage ? { end_image: endImage } : {}),
+    ...opt('negative_prompt', negativePrompt),
+    ...opt('start_image', startImage),
+    ...opt('end_image', endImage),
   }),
 });
 
 export const MODELS = {
   'kling-v2.5-turbo-pro': kling('kwaivgi/kling-v2.5-turbo-pro', 0.07),
+  // generate_audio defaults to TRUE at Replicate and doubles the price: always sent.
+  'kling-v2.6': {
+    replicateModel: 'kwaivgi/kling-v2.6',
+    pricePerSecond: 0.07,
+    durations: [5, 10],
+    aspectRatios: ALL_RATIOS,
+    maxPromptChars: 2500,
+    frames: { start: true, end: false },
+    audio: { supported: true, pricePerSecondWithAudio: 0.14 },
+    buildInput: ({ prompt, seconds, aspectRatio, negativePrompt, startImage, audio }) => ({
+      prompt,
+      duration: seconds,
+      aspect_ratio: aspectRatio,
+      generate_audio: audio === true,
+      ...opt('negative_prompt', negativePrompt),
+      ...opt('start_image', startImage),
+    }),
+  },
+  // mode set explicitly: pro (1080p) costs $0.224/s against standard's $0.168/s.
+  'kling-v3': {
+    replicateModel: 'kwaivgi/kling-v3-video',
+    pricePerSecond: 0.168,
+    durations: range(3, 15),
+    aspectRatios: ALL_RATIOS,
+    maxPromptChars: 2500,
+    frames: { start: true, end: true },
+    audio: { supported: true, pricePerSecondWithAudio: 0.168 },
+    buildInput: (a) => ({
+      prompt: a.prompt,
+      duration: a.seconds,
+      aspect_ratio: a.aspectRatio,
+      mode: 'standard',
+      generate_audio: a.audio === true,
+      ...opt('negative_prompt', a.negativePrompt),
+      ...opt('start_image', a.startImage),
+      ...opt('end_image', a.endImage),
+    }),
+  },
+  // Prices from a third-party audit (2026-10), unconfirmed. generate_audio defaults to true.
+  'veo-3.1-fast': {
+    replicateModel: 'google/veo-3.1-fast',
+    pricePerSecond: 0.1,
+    durations: [4, 6, 8],
+    aspectRatios: ['16:9', '9:16'],
+    maxPromptChars: 2500,
+    frames: { start: true, end: true },
+    audio: { supported: true, pricePerSecondWithAudio: 0.15 },
+    buildInput: (a) => ({
+      prompt: a.prompt,
+      duration: a.seconds,
+      aspect_ratio: a.aspectRatio,
+      generate_audio: a.audio === true,
+      ...opt('negative_prompt', a.negativePrompt),
+      ...opt('image', a.startImage),
+      ...opt('last_frame', a.endImage),
+    }),
+  },
+  // Durations 4..15 s assumed ("up to 15 s"); $0.12/s unconfirmed. Audio defaults to true.
+  'seedance-2.0': {
+    replicateModel: 'bytedance/seedance-2.0',
+    pricePerSecond: 0.12,
+    durations: range(4, 15),
+    aspectRatios: ALL_RATIOS,
+    maxPromptChars: 2500,
+    frames: { start: true, end: true },
+    audio: { supported: true, pricePerSecondWithAudio: 0.12 },
+    buildInput: (a) => ({
+      prompt: a.prompt,
+      duration: a.seconds,
+      aspect_ratio: a.aspectRatio,
+      generate_audio: a.audio === true,
+      ...opt('image', a.startImage),
+      ...opt('last_frame_image', a.endImage),
+    }),
+  },
+  // $0.045/s unconfirmed; no audio.
+  'hailuo-2.3': {
+    replicateModel: 'minimax/hailuo-2.3',
+    pricePerSecond: 0.045,
+    durations: [6, 10],
+    aspectRatios: ['16:9'],
+    maxPromptChars: 2000,
+    frames: { start: true, end: false },
+    audio: { supported: false },
+    buildInput: (a) => ({
+      prompt: a.prompt,
+      duration: a.seconds,
+      ...opt('first_frame_image', a.startImage),
+    }),
+  },
+  // Image-to-video: only storyboard runs have a first frame. $0.10/s unconfirmed.
+  'wan-2.7': {
+    replicateModel: 'wan-video/wan-2.7-i2v',
+    pricePerSecond: 0.1,
+    durations: range(2, 15),
+    aspectRatios: ALL_RATIOS,
+    maxPromptChars: 2000,
+    frames: { start: true, end: true },
+    needsStartImage: true,
+    audio: { supported: false },
+    buildInput: (a) => ({
+      prompt: a.prompt,
+      duration: a.seconds,
+      ...opt('negative_prompt', a.negativePrompt),
+      ...opt('first_frame', a.startImage),
+      ...opt('last_frame', a.endImage),
+    }),
+  },
 } as const satisfies Record<string, ModelSpec>;
 
 export type ModelId = keyof typeof MODELS;
@@ -61,8 +180,16 @@ export function resolveModelId(name: string): ModelId | undefined {
   return MODEL_IDS.find((id) => MODELS[id].replicateModel === name);
 }
 
-export function estimateCostUsd(model: ModelId, scenes: number, seconds: number): number {
-  return Math.round(MODELS[model].pricePerSecond * scenes * seconds * 100) / 100;
+export function estimateCostUsd(
+  model: ModelId,
+  scenes: number,
+  seconds: number,
+  options: { audio?: boolean } = {},
+): number {
+  const spec: ModelSpec = MODELS[model];
+  const perSecond =
+    options.audio === true ? (spec.audio.pricePerSecondWithAudio ?? spec.pricePerSecond) : spec.pricePerSecond;
+  return Math.round(perSecond * scenes * seconds * 100) / 100;
 }
 
 /** The smallest prompt limit of any model: the safe bound when the model is not known. */

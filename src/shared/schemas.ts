@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_MODEL, MODELS, resolveModelId } from './models';
-import type { ModelId } from './models';
+import type { ModelId, ModelSpec } from './models';
 
 export const MAX_PROMPT_CHARS = 4000;
 export const MAX_SCENES = 6;
@@ -63,7 +63,7 @@ export const PipelineInputSchema = z
   .object({
     prompt: promptText('prompt', MAX_PROMPT_CHARS),
     scenes: z.number().int().min(1).max(MAX_SCENES).default(3),
-    sceneSeconds: z.union([z.literal(5), z.literal(10)]).default(5),
+    sceneSeconds: z.number().int().positive().default(5),
     aspectRatio: AspectRatioSchema.default('16:9'),
     model: ModelIdSchema,
     /** Default 0.5 s; 0 (a hard cut) for storyboard runs, whose scenes share their boundary frame. */
@@ -80,6 +80,8 @@ export const PipelineInputSchema = z
     storyboard: z.boolean().default(false),
     /** URL of an image every keyframe is steered toward (one character or product); storyboard runs only. */
     reference: z.url({ protocol: /^https?$/, error: 'reference must be an http(s) URL' }).optional(),
+    /** An audio track; refused on a model without one (it changes the price where offered). */
+    audio: z.boolean().default(false),
   })
   .strict()
   .transform((i) => ({ ...i, transitionSeconds: i.transitionSeconds ?? (i.storyboard ? 0 : 0.5) }))
@@ -94,6 +96,31 @@ export const PipelineInputSchema = z
   .refine((i) => i.storyboard || i.reference === undefined, {
     message: 'reference steers storyboard keyframes: use it with storyboard',
     path: ['reference'],
+  })
+  .superRefine((i, ctx) => {
+    const spec: ModelSpec = MODELS[i.model];
+    const list = (xs: readonly (string | number)[]): string =>
+      xs.length > 1 ? `${xs.slice(0, -1).join(', ')} or ${String(xs[xs.length - 1])}` : String(xs[0]);
+    if (!spec.durations.includes(i.sceneSeconds))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sceneSeconds'],
+        message: `${i.model} takes ${list(spec.durations)} seconds per scene`,
+      });
+    if (!spec.aspectRatios.includes(i.aspectRatio))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['aspectRatio'],
+        message: `${i.model} takes aspect ratio ${list(spec.aspectRatios)}`,
+      });
+    if (i.audio && !spec.audio.supported)
+      ctx.addIssue({ code: 'custom', path: ['audio'], message: `${i.model} makes no audio` });
+    if (spec.needsStartImage && !i.storyboard)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model'],
+        message: `${i.model} is image-to-video: it needs a storyboard run (a first frame per scene)`,
+      });
   });
 
 function takesBothFrames(model: ModelId): boolean {

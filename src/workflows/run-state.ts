@@ -93,7 +93,7 @@ export class PipelineRun {
     this.sceneCount = input.scenes;
     this.modelId = input.model;
     this.model = MODELS[input.model];
-    this.sceneCostUsd = estimateCostUsd(input.model, 1, input.sceneSeconds);
+    this.sceneCostUsd = estimateCostUsd(input.model, 1, input.sceneSeconds, { audio: input.audio });
     this.keyframeCount = input.storyboard ? input.scenes + 1 : 0;
     this.imageModel = keyframeModelFor(input.reference !== undefined);
     this.keyframeCostUsd = IMAGE_MODELS[this.imageModel].pricePerImage;
@@ -102,7 +102,9 @@ export class PipelineRun {
       stage: 'planning',
       scenes: [],
       planRound: 0,
-      estimatedCostUsd: mills(estimateCostUsd(input.model, this.sceneCount, input.sceneSeconds) + keyframesUsd),
+      estimatedCostUsd: mills(
+        estimateCostUsd(input.model, this.sceneCount, input.sceneSeconds, { audio: input.audio }) + keyframesUsd,
+      ),
       ...(input.maxCostUsd !== undefined ? { maxCostUsd: input.maxCostUsd } : {}),
     };
     this.legacyHome = { taskQueue: info.taskQueue, acts: legacyActivities };

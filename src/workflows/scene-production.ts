@@ -112,6 +112,7 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
             // Counts every prediction asked for this scene (first, redos, regenerations): the same
             // number again after a reset, so the reset run finds what this generation paid for.
             generation: scene.attempts - 1,
+            ...(input.audio ? { audio: true } : {}),
             ...predecessors(),
             ...frames,
           },
