@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { makeTestClip, sceneColor } from '../media/testclip';
 import { ReplicateFiles } from './replicate-files';
+import { frameInputs, VIDEO_MODEL_SPECS } from './replicate-models';
 import {
   IMAGE_MODEL_SPECS,
   imageOutput,
@@ -171,7 +172,7 @@ const KLING_SPEC: ReplicateModelSpec = {
 
 export function defaultReplicateConfig(): ReplicateEmulatorConfig {
   return {
-    models: { [KLING_MODEL]: KLING_SPEC, ...IMAGE_MODEL_SPECS },
+    models: { [KLING_MODEL]: KLING_SPEC, ...VIDEO_MODEL_SPECS, ...IMAGE_MODEL_SPECS },
     rejectToken: null,
     latencyMs: 0,
     startingMs: 500,
@@ -1026,8 +1027,7 @@ export class ReplicateEmulator {
         renderImage({ path: join(this.opts.clipDir, `${key}.png`), prompt, width, height }),
       );
     }
-    const start = typeof p.input.start_image === 'string' ? p.input.start_image : undefined;
-    const end = typeof p.input.end_image === 'string' ? p.input.end_image : undefined;
+    const { start, end } = frameInputs(p.input);
     if (start) {
       // Per prediction: the frames depend on the images, not only on the prompt.
       const key = `frames-${p.id}-${seconds}s-${width}x${height}`;
@@ -1043,7 +1043,9 @@ export class ReplicateEmulator {
         }),
       );
     }
-    const key = `scene${p.scene}-${seconds}s-${width}x${height}-${this.config.fps}fps`;
+    // Models with native audio make it when asked (generate_audio), as the real ones do.
+    const withAudio = p.input.generate_audio === true;
+    const key = `scene${p.scene}-${seconds}s-${width}x${height}-${this.config.fps}fps${withAudio ? '-audio' : ''}`;
     let clip = this.clips.get(key);
     if (!clip) {
       clip = makeTestClip({
@@ -1053,6 +1055,7 @@ export class ReplicateEmulator {
         height,
         fps: this.config.fps,
         scene: p.scene,
+        withAudio,
         prompt: typeof p.input.prompt === 'string' ? p.input.prompt : undefined,
       });
       // A failed render must not poison the cache.
