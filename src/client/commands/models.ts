@@ -58,10 +58,18 @@ export function run(_config: unknown, args: string[]): Promise<number> {
   for (const v of video) {
     const frames = [v.frames.start ? 'start' : '', v.frames.end ? 'end' : ''].filter(Boolean).join('+') || 'none';
     out(
-      `  ${v.id.padEnd(22)} ${v.replicateModel.padEnd(30)} ${v.durations.join('/')} s  frames ${frames}${v.needsStartImage ? ' (required)' : ''}  audio ${v.audio ? 'yes' : 'no'}  prompt ≤${v.maxPromptChars}  ${v.priceUsd === null ? '—' : `$${v.priceUsd.toFixed(2)}`}`,
+      `  ${v.id.padEnd(22)} ${v.replicateModel.padEnd(30)} ${durationsText(v.durations)} s  frames ${frames}${v.needsStartImage ? ' (required)' : ''}  audio ${v.audio ? 'yes' : 'no'}  prompt ≤${v.maxPromptChars}  ${v.priceUsd === null ? '—' : `$${v.priceUsd.toFixed(2)}`}`,
     );
   }
   out('keyframe image models:');
   for (const i of images) out(`  ${i.id.padEnd(22)} ${i.replicateModel.padEnd(36)} $${i.pricePerImageUsd} per image`);
   return Promise.resolve(0);
+}
+
+/** `5/10`, or `3–15` for a run of whole seconds. */
+function durationsText(ds: readonly number[]): string {
+  const first = ds[0];
+  const last = ds.at(-1);
+  const run = ds.length > 2 && first !== undefined && last !== undefined && last - first === ds.length - 1;
+  return run ? `${first}–${last}` : ds.join('/');
 }
