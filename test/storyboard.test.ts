@@ -180,8 +180,7 @@ test('redo --keyframe 2 after the video: one new image, exactly scenes 1 and 2 a
     // The stage is still reviewing_result right after the update: wait for the new predictions first.
     await waitForEmulator(
       emu,
-      (s) =>
-        (s.replicate.predictions).filter((p) => keyOf(p)?.workflowId === id).length >= 9,
+      (s) => s.replicate.predictions.filter((p) => keyOf(p)?.workflowId === id).length >= 9,
       'one keyframe and two clips made again',
       180_000,
     );
@@ -214,8 +213,7 @@ test('a worker killed while keyframes generate: restarted, each keyframe is paid
     const id = await startRun(wenv, 'a red kite over a grey sea', ['--storyboard', '--auto-approve']);
     await waitForEmulator(
       emu,
-      (s) =>
-        (s.replicate.predictions).filter((p) => keyOf(p)?.workflowId === id).length >= 4,
+      (s) => s.replicate.predictions.filter((p) => keyOf(p)?.workflowId === id).length >= 4,
       'four keyframe predictions created',
     );
     await worker.kill('SIGKILL');
