@@ -169,6 +169,7 @@ export function createGenerateActivities(deps: GenerateDeps) {
           startImage: input.startImage,
           endImage: input.endImage,
           audio: input.audio === true,
+          shots: input.shots,
         }),
         namespace: ctx.info.workflowNamespace ?? 'default',
         workflowId: input.workflowId,

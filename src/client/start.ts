@@ -35,6 +35,7 @@ export const START_OPTIONS = {
   audio: { type: 'boolean' },
   'worker-timeout': { type: 'string' },
   storyboard: { type: 'boolean' },
+  'multi-shot': { type: 'boolean' },
   reference: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -43,6 +44,7 @@ export const START_OPTIONS = {
 export const START_OPTIONS_USAGE = `Start options: --scenes 1-6 (3)  --seconds 5|10 (5)  --aspect 16:9|9:16|1:1  --model kling-v2.5-turbo-pro
                --transition SECONDS (0.5; 0 with --storyboard)  --id WORKFLOW_ID  --auto-approve
                --storyboard (approve N+1 keyframes before any video)  --reference IMAGE_FILE_OR_URL
+               --multi-shot (kling-v3: every scene as a shot of one clip; no stitch, no scene redo)
                --approval-timeout 24h  --max-cost USD  --review-result  --worker-timeout 1m`;
 
 export const MAX_WORKFLOW_ID_CHARS = 200;
@@ -85,6 +87,7 @@ export interface StartFlags {
   audio?: boolean | undefined;
   'worker-timeout'?: string | undefined;
   storyboard?: boolean | undefined;
+  'multi-shot'?: boolean | undefined;
   reference?: string | undefined;
 }
 
@@ -128,6 +131,7 @@ export function startInputFromFlags(
     ...(flags.audio ? { audio: true } : {}),
     ...(flags['worker-timeout'] !== undefined ? { workerTimeout: flags['worker-timeout'] } : {}),
     ...(flags.storyboard ? { storyboard: true } : {}),
+    ...(flags['multi-shot'] ? { multiShot: true } : {}),
     ...(reference ? { reference: 'url' in reference ? reference.url : PENDING_UPLOAD } : {}),
   };
   const parsed = PipelineInputSchema.safeParse(raw);

@@ -32,6 +32,8 @@ export interface GenerateClipInput {
    * `mayExist` search for predecessors' predictions goes back to this, less a clock-skew margin.
    */
   runStartedAt?: string;
+  /** Multi-shot runs: every scene as one shot of this one clip (`seconds` is their sum). */
+  shots?: { prompt: string; seconds: number }[];
   /** Storyboard runs: URL of keyframe i (this scene's first frame), from uploadKeyframe. */
   startImage?: string;
   /** Storyboard runs: URL of keyframe i+1 (this scene's last frame), from uploadKeyframe. */

@@ -15,6 +15,8 @@ export interface ModelInputArgs {
   endImage?: string | undefined;
   /** The run asked for an audio track; only for a model with `audio.supported`. */
   audio?: boolean | undefined;
+  /** Multi-shot mode: every scene as one shot of a single clip (`seconds` is their sum). */
+  shots?: { prompt: string; seconds: number }[] | undefined;
 }
 
 export interface ModelSpec {
@@ -32,6 +34,8 @@ export interface ModelSpec {
   needsStartImage?: boolean;
   /** Price-changing audio: buildInput always sets the model's audio flag explicitly. */
   audio: { supported: boolean; pricePerSecondWithAudio?: number };
+  /** Renders several shots as one clip (Kling v3's `multi_prompt`): no stitch, no single-scene redo. */
+  multiShot?: { maxShots: number };
   buildInput(args: ModelInputArgs): Record<string, unknown>;
 }
 
@@ -87,12 +91,17 @@ export const MODELS = {
     maxPromptChars: 2500,
     frames: { start: true, end: true },
     audio: { supported: true, pricePerSecondWithAudio: 0.168 },
+    multiShot: { maxShots: 6 },
     buildInput: (a) => ({
       prompt: a.prompt,
       duration: a.seconds,
       aspect_ratio: a.aspectRatio,
       mode: 'standard',
       generate_audio: a.audio === true,
+      // A JSON array of {prompt, duration}; the durations sum to `duration`.
+      ...(a.shots
+        ? { multi_prompt: JSON.stringify(a.shots.map((s) => ({ prompt: s.prompt, duration: s.seconds }))) }
+        : {}),
       ...opt('negative_prompt', a.negativePrompt),
       ...opt('start_image', a.startImage),
       ...opt('end_image', a.endImage),

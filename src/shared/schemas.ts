@@ -80,6 +80,11 @@ export const PipelineInputSchema = z
     storyboard: z.boolean().default(false),
     /** URL of an image every keyframe is steered toward (one character or product); storyboard runs only. */
     reference: z.url({ protocol: /^https?$/, error: 'reference must be an http(s) URL' }).optional(),
+    /**
+     * Every scene as one shot of a single clip (a model with multi-shot, Kling v3): the model keeps
+     * the character and light across the cuts itself. No stitch, and no single-scene redo.
+     */
+    multiShot: z.boolean().default(false),
     /** An audio track; refused on a model without one (it changes the price where offered). */
     audio: z.boolean().default(false),
   })
@@ -115,6 +120,17 @@ export const PipelineInputSchema = z
       });
     if (i.audio && !spec.audio.supported)
       ctx.addIssue({ code: 'custom', path: ['audio'], message: `${i.model} makes no audio` });
+    if (i.multiShot) {
+      const total = i.scenes * i.sceneSeconds;
+      const refuse = (message: string) => ctx.addIssue({ code: 'custom', path: ['multiShot'], message });
+      if (!spec.multiShot) refuse(`${i.model} renders one shot per clip; multi-shot needs kling-v3`);
+      else if (i.scenes > spec.multiShot.maxShots) refuse(`${i.model} takes at most ${spec.multiShot.maxShots} shots`);
+      else if (!spec.durations.includes(total))
+        refuse(
+          `${i.scenes} × ${i.sceneSeconds} s = ${total} s is not a clip length of ${i.model} (${list(spec.durations)} s)`,
+        );
+      if (i.storyboard) refuse('multi-shot renders all scenes as one clip: it cannot start from storyboard keyframes');
+    }
     if (spec.needsStartImage && !i.storyboard)
       ctx.addIssue({
         code: 'custom',

@@ -160,7 +160,7 @@ const NOT_NOW: Partial<Record<string, string>> = {
 
 /** Refuses an approve the run cannot take now, so it is never acknowledged and lost. */
 export function validateApprove(run: PipelineRun): void {
-  const { stage, scenes } = run.status;
+  const { stage } = run.status;
   if (stage === 'awaiting_approval') {
     if (run.planApproved) refuse('the plan is already approved');
     if (run.rejection !== undefined) refuse('the plan was rejected and is being made again: approve the new one');
@@ -181,7 +181,7 @@ export function validateApprove(run: PipelineRun): void {
     }
     const queued = run.redoQueue.map((r) => r.index);
     if (queued.length) refuse(`scene ${queued.join(', ')} is queued to be redone: approve the video stitched after it`);
-    const missing = scenes.filter((s) => !run.clips.has(s.index)).map((s) => s.index);
+    const missing = run.clipScenes().filter((s) => !run.clips.has(s.index)).map((s) => s.index);
     if (missing.length) refuse(`scene ${missing.join(', ')} has no clip (flagged?): edit and redo it, or cancel`);
     return;
   }
@@ -242,6 +242,9 @@ export function validateRedoScene(run: PipelineRun, redo: unknown): void {
   const state = run.status;
   const e = RedoSceneSchema.safeParse(redo);
   if (!e.success) refuse(describeZodError(e.error));
+  if (run.input.multiShot) {
+    refuse('a multi-shot run renders every scene as one clip: a single scene cannot be redone (start a new run)');
+  }
   if (state.stage !== 'reviewing_result') {
     refuse(`a scene can be redone only while the result is under review (stage is ${state.stage})`);
   }

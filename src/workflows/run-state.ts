@@ -13,6 +13,7 @@ import type {
   PipelineStatus,
   RedoKeyframeArgs,
   RedoSceneArgs,
+  SceneState,
   Stage,
 } from '../shared/schemas';
 import { legacyActivities } from './activity-options';
@@ -112,7 +113,15 @@ export class PipelineRun {
 
   /** Every scene has its clip (none is flagged or waiting for a redo). */
   hasAllClips(): boolean {
-    return this.clips.size === this.sceneCount;
+    return this.clips.size === this.clipScenes().length;
+  }
+
+  /**
+   * The scenes made as clips: all of them, or, in a multi-shot run, the first alone, whose clip
+   * holds every scene as one shot (the others mirror its state).
+   */
+  clipScenes(): SceneState[] {
+    return this.input.multiShot ? this.status.scenes.slice(0, 1) : this.status.scenes;
   }
 
   /** The estimate after one more scene is generated. */

@@ -52,6 +52,7 @@ export async function produceScenes(run: PipelineRun, scenes: SceneState[]): Pro
   );
   if (firstFailure !== undefined) throw firstFailure as Error;
   for (const r of settled) if (r.status === 'rejected') throw r.reason as Error;
+  if (run.input.multiShot) mirrorFirstScene(run);
   const flagged = run.status.scenes.filter((s) => s.status === 'flagged');
   if (flagged.length) {
     run.status.error =
@@ -108,6 +109,7 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
             prompt: scene.prompt,
             model: run.modelId,
             seconds: input.sceneSeconds,
+            ...multiShot(run),
             aspectRatio: input.aspectRatio,
             // Counts every prediction asked for this scene (first, redos, regenerations): the same
             // number again after a reset, so the reset run finds what this generation paid for.
@@ -200,4 +202,34 @@ function outputFacts(
     ...(seen ? { outputSeenAt: seen } : {}),
     ...(run.downloadedUrls.has(url) ? { downloadedBefore: true } : {}),
   };
+}
+
+/**
+ * A multi-shot run asks for one clip holding every scene as a shot: the run's prompt as the whole,
+ * each scene's prompt as its shot, the clip as long as all of them. Empty for other runs.
+ */
+function multiShot(run: PipelineRun): {
+  prompt?: string;
+  seconds?: number;
+  shots?: { prompt: string; seconds: number }[];
+} {
+  const { input, status } = run;
+  if (!input.multiShot) return {};
+  return {
+    prompt: input.prompt,
+    seconds: input.sceneSeconds * status.scenes.length,
+    shots: status.scenes.map((s) => ({ prompt: s.prompt, seconds: input.sceneSeconds })),
+  };
+}
+
+/** In a multi-shot run the other scenes are shots of the first scene's clip: they share its state. */
+function mirrorFirstScene(run: PipelineRun): void {
+  const [first, ...rest] = run.status.scenes;
+  if (!first) return;
+  for (const s of rest) {
+    s.status = first.status;
+    s.attempts = first.attempts;
+    if (first.predictionId) s.predictionId = first.predictionId;
+  }
+  run.refreshDetails();
 }

@@ -10,10 +10,10 @@ import type { PipelineRun } from './run-state';
 import { produceScenes } from './scene-production';
 
 export async function stitchAtHome(run: PipelineRun): Promise<void> {
-  const { workflowId, input, status: state, clips, clipHome, sceneCount } = run;
+  const { workflowId, input, status: state, clips, clipHome } = run;
   for (;;) {
     const at = await homeWorker(run);
-    const away = state.scenes.filter((s) => clipHome.get(s.index) !== at.taskQueue);
+    const away = run.clipScenes().filter((s) => clipHome.get(s.index) !== at.taskQueue);
     if (away.length > 0) {
       log.info(`fetching ${away.length} clip(s) again on worker ${at.workerId ?? at.taskQueue}`);
       // Their old clips are on another disk: forget them, so a scene that comes back without a
@@ -24,13 +24,16 @@ export async function stitchAtHome(run: PipelineRun): Promise<void> {
       continue;
     }
     try {
-      const output = await at.acts.stitchClips.executeWithOptions({ summary: `stitch ${sceneCount} clips` }, [
-        {
-          workflowId,
-          clips: state.scenes.map((s) => clips.get(s.index)!.path),
-          transitionSeconds: input.transitionSeconds,
-        },
-      ]);
+      const output = await at.acts.stitchClips.executeWithOptions(
+        { summary: `stitch ${run.clipScenes().length} clips` },
+        [
+          {
+            workflowId,
+            clips: run.clipScenes().map((s) => clips.get(s.index)!.path),
+            transitionSeconds: input.transitionSeconds,
+          },
+        ],
+      );
       state.output = output;
       if (at.acts.publishVideo) {
         const published = await at.acts.publishVideo.executeWithOptions({ summary: 'publish the video' }, [

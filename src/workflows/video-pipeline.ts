@@ -88,7 +88,7 @@ export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineRe
     if (input.storyboard) await storyboardUntilApproved(run);
 
     run.setStage('generating');
-    await produceScenes(run, state.scenes);
+    await produceScenes(run, run.clipScenes());
 
     // Stitch; then, when the run asked for it, let a person redo single scenes until they approve.
     for (;;) {
