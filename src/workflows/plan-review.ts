@@ -181,7 +181,10 @@ export function validateApprove(run: PipelineRun): void {
     }
     const queued = run.redoQueue.map((r) => r.index);
     if (queued.length) refuse(`scene ${queued.join(', ')} is queued to be redone: approve the video stitched after it`);
-    const missing = run.clipScenes().filter((s) => !run.clips.has(s.index)).map((s) => s.index);
+    const missing = run
+      .clipScenes()
+      .filter((s) => !run.clips.has(s.index))
+      .map((s) => s.index);
     if (missing.length) refuse(`scene ${missing.join(', ')} has no clip (flagged?): edit and redo it, or cancel`);
     return;
   }
