@@ -11,16 +11,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FLUX_SCHNELL_MODEL } from '../src/emulators/replicate-images';
+import { FLUX_KONTEXT_PRO_MODEL, FLUX_SCHNELL_MODEL } from '../src/emulators/replicate-images';
 import type { PredictionJson } from '../src/emulators/replicate';
 import { emulatorState, resultOf, startRun, waitForEmulator, waitForStage } from './helpers/crash';
 import { startEmulatorProcess, startWorkerProcess, vidflow } from './helpers/processes';
 import type { EmulatorProcess, WorkerProcess } from './helpers/processes';
 import { durationOf, rawFrame } from './helpers/video';
+import { makeTestClip } from '../src/media/testclip';
 
 const FAST = { startingMs: 200, processingMs: 800, clipWidth: 320, clipHeight: 180 };
 const TOLERANCE = 8;
@@ -230,3 +232,32 @@ test('a worker killed while keyframes generate: restarted, each keyframe is paid
     await emu.configure({ replicate: { processingMs: FAST.processingMs } });
   }
 });
+
+test('--reference with a local file: uploaded once to the Files API, and every keyframe is steered by it (FLUX Kontext Pro)', async () => {
+  // A still as the reference: the first frame of a test card, as a PNG.
+  const card = await makeTestClip({ path: join(dir, 'card.mp4'), seconds: 1, width: 320, height: 180, scene: 4 });
+  const ref = join(dir, 'reference.png');
+  await writeFile(ref, rawFrameAsPng(card));
+  const sha = createHash('sha256')
+    .update(await readFile(ref))
+    .digest('hex');
+  const id = `storyboard-ref-${Date.now()}`;
+  const r = await vidflow(
+    ['run', 'a toy robot explores a garden', '--storyboard', '--reference', ref, '--yes', '--json', '--id', id],
+    { ...env, TEMPORAL_TASK_QUEUE: `storyboard-ref-${process.pid}` },
+    300_000,
+  );
+  assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
+  const state = await emulatorState(emu);
+  const uploaded = state.replicate.files.find((f) => f.sha256 === sha);
+  assert.ok(uploaded, 'the reference file was uploaded as it is');
+  const all = state.replicate.predictions;
+  const images = all.filter((p) => keyOf(p)?.workflowId === id && p.model === FLUX_KONTEXT_PRO_MODEL);
+  assert.equal(images.length, 4);
+  for (const p of images) assert.match(String(p.input.input_image), new RegExp(`/files/${uploaded.id}`));
+});
+
+/** One frame of a video as PNG bytes. */
+function rawFrameAsPng(video: string): Buffer {
+  return execFileSync('ffmpeg', ['-v', 'error', '-i', video, '-frames:v', '1', '-f', 'image2', '-c:v', 'png', '-']);
+}
