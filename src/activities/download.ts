@@ -29,14 +29,13 @@ import { FfmpegMissingError, FfmpegStartError, probe as ffprobe } from '../media
 import type { MediaInfo } from '../media/ffmpeg';
 import { sceneClipPath } from '../support/paths';
 import { expiryEvidence, formatAge, outputAgeMs } from '../support/output-expiry';
+import { guardedFetch, refusal } from '../support/guarded-fetch';
 import {
   checkContentLength,
   checkContentType,
-  checkUrl,
   DEFAULT_MAX_BYTES,
   DEFAULT_MAX_REDIRECTS,
   formatBytes,
-  isLoopback,
   redactUrl,
   REPLICATE_DELIVERY_HOSTS,
 } from '../support/download-policy';
@@ -72,12 +71,6 @@ async function toClipFile(probe: (path: string) => Promise<MediaInfo>, path: str
     fps: info.fps,
     hasAudio: info.hasAudio,
   };
-}
-
-/** fetch's TypeError says only "fetch failed"; the reason (ECONNREFUSED, reset, TLS) is in its cause. */
-function describeNetworkError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
 }
 
 /** ffprobe missing or not startable: the worker's trouble, retried; the clip is not blamed (or paid for again). */
@@ -120,41 +113,19 @@ export function createDownloadActivities(deps: DownloadDeps) {
         }
       }
 
-      const refuse = (reason: string) => failure('DownloadRefused', `${tag}: download refused: ${reason}`);
-      const first = checkUrl(input.url, policy);
-      if (!first.ok) throw refuse(first.reason);
-      let url = first.url;
-
-      ctx.log.info(`${tag}: downloading ${redactUrl(url)}`);
-      let res: Response;
-      // Redirects by hand: `follow` would let an allowed host bounce us to any host or scheme.
-      for (let hop = 0; ; hop++) {
-        try {
-          res = await doFetch(url, { signal: ctx.cancellationSignal, redirect: 'manual' });
-        } catch (err) {
-          if (ctx.cancellationSignal.aborted) throw err;
-          throw failure('DownloadFailed', `${tag}: download failed: ${describeNetworkError(err)}`);
-        }
-        if (![301, 302, 303, 307, 308].includes(res.status)) break;
-        await res.body?.cancel().catch(() => undefined);
-        const location = res.headers.get('location');
-        if (!location) throw refuse(`a ${res.status} redirect without a Location from ${redactUrl(url)}`);
-        if (hop >= maxRedirects) throw refuse(`more than ${maxRedirects} redirects (last from ${redactUrl(url)})`);
-        let target: URL;
-        try {
-          target = new URL(location, url);
-        } catch {
-          throw refuse(`a redirect from ${redactUrl(url)} to something that is not a URL`);
-        }
-        // http is for the local emulators only; an https page may never downgrade to it.
-        if (target.protocol === 'http:' && url.protocol === 'https:' && isLoopback(target.hostname)) {
-          throw refuse(`a redirect from https to plain http: ${redactUrl(target)}`);
-        }
-        const next = checkUrl(target, policy);
-        if (!next.ok) throw refuse(`redirect ${hop + 1}: ${next.reason}`);
-        ctx.log.debug(`${tag}: redirected to ${redactUrl(next.url)}`);
-        url = next.url;
-      }
+      const refuse = (reason: string) => refusal(tag, reason);
+      ctx.log.info(`${tag}: downloading ${redactUrl(input.url)}`);
+      const { res, url } = await guardedFetch({
+        tag,
+        url: input.url,
+        policy,
+        maxRedirects,
+        fetch: doFetch,
+        signal: ctx.cancellationSignal,
+        onRedirect: (to) => {
+          ctx.log.debug(`${tag}: redirected to ${redactUrl(to)}`);
+        },
+      });
       if (res.status === 404 || res.status === 410) {
         await res.body?.cancel().catch(() => undefined);
         const now = Date.now();

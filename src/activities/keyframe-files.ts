@@ -28,11 +28,10 @@ import { makeContactSheetImage, probeImage } from '../media/contact-sheet';
 import { fromReplicateError } from '../providers/errors';
 import { inside, runWorkDir, safeStem } from '../support/paths';
 import { expiryEvidence, formatAge, outputAgeMs } from '../support/output-expiry';
+import { guardedFetch } from '../support/guarded-fetch';
 import {
   checkContentLength,
-  checkUrl,
   DEFAULT_MAX_REDIRECTS,
-  isLoopback,
   redactUrl,
   REPLICATE_DELIVERY_HOSTS,
 } from '../support/download-policy';
@@ -86,37 +85,8 @@ export function createKeyframeFileActivities(deps: KeyframeFileDeps): KeyframeFi
   };
 
   async function fetchChecked(tag: string, start: string, signal: AbortSignal): Promise<Response> {
-    const refuse = (reason: string) => failure('DownloadRefused', `${tag}: download refused: ${reason}`);
-    const first = checkUrl(start, policy);
-    if (!first.ok) throw refuse(first.reason);
-    let url = first.url;
-    for (let hop = 0; ; hop++) {
-      let res: Response;
-      try {
-        res = await doFetch(url, { signal, redirect: 'manual' });
-      } catch (err) {
-        if (signal.aborted) throw err;
-        const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-        throw failure('DownloadFailed', `${tag}: download failed: ${(err as Error).message}${cause}`);
-      }
-      if (![301, 302, 303, 307, 308].includes(res.status)) return res;
-      await res.body?.cancel().catch(() => undefined);
-      const location = res.headers.get('location');
-      if (!location) throw refuse(`a ${res.status} redirect without a Location from ${redactUrl(url)}`);
-      if (hop >= maxRedirects) throw refuse(`more than ${maxRedirects} redirects (last from ${redactUrl(url)})`);
-      let target: URL;
-      try {
-        target = new URL(location, url);
-      } catch {
-        throw refuse(`a redirect from ${redactUrl(url)} to something that is not a URL`);
-      }
-      if (target.protocol === 'http:' && url.protocol === 'https:' && isLoopback(target.hostname)) {
-        throw refuse(`a redirect from https to plain http: ${redactUrl(target)}`);
-      }
-      const next = checkUrl(target, policy);
-      if (!next.ok) throw refuse(`redirect ${hop + 1}: ${next.reason}`);
-      url = next.url;
-    }
+    const { res } = await guardedFetch({ tag, url: start, policy, maxRedirects, fetch: doFetch, signal });
+    return res;
   }
 
   return {
