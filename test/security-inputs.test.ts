@@ -44,7 +44,11 @@ const CASES: Case[] = [
     reason: /--scenes must be a whole number from 1 to 6, got "2\.5"/,
   },
   { name: '--scenes NaN', args: ['start', 'x', '--scenes', 'many'], reason: /--scenes must be a number/ },
-  { name: '--seconds 7', args: ['start', 'x', '--seconds', '7'], reason: /--seconds must be 5 or 10, got "7"/ },
+  {
+    name: '--seconds 7',
+    args: ['start', 'x', '--seconds', '7'],
+    reason: /--seconds: kling-v2.5-turbo-pro takes 5 or 10 seconds per scene, got "7"/,
+  },
   {
     name: '--aspect 4:3',
     args: ['start', 'x', '--aspect', '4:3'],

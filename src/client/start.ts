@@ -171,7 +171,7 @@ const FLAGS: Record<string, { flag: keyof StartFlags; expects: string }> = {
 };
 
 /**
- * The schema's complaints in the words of the command line: `--seconds must be 5 or 10, got "7"`,
+ * The schema's complaints in the words of the command line: `--seconds: kling-v2.5-turbo-pro takes 5 or 10 seconds per scene, got "7"`,
  * not `sceneSeconds: Invalid input`. One line per flag.
  */
 export function describeInFlags(error: z.ZodError, flags: StartFlags): string {
