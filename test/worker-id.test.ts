@@ -33,11 +33,15 @@ test('first start writes the id (host name + folder hash, as before); later star
   assert.equal(await diskWorkerId(work), 'kept-from-the-first-container');
 });
 
-test('ten processes starting at once on a new folder agree on one id, and leave no temporary file', async () => {
-  const work = join(dir, 'race');
-  const ids = await Promise.all(Array.from({ length: 10 }, () => diskWorkerId(work)));
-  assert.equal(new Set(ids).size, 1, ids.join(', '));
-  assert.deepEqual(await readdir(work), [WORKER_ID_FILE]);
+test('many starts at once on a new folder agree on one id, and leave no temporary file', async () => {
+  // Twenty folders, thirty starts each, all in one millisecond: a temporary name made of pid and
+  // time was shared by the calls, and one's clean-up removed it before another's link (ENOENT).
+  for (let round = 0; round < 20; round++) {
+    const work = join(dir, `race-${round}`);
+    const ids = await Promise.all(Array.from({ length: 30 }, () => diskWorkerId(work)));
+    assert.equal(new Set(ids).size, 1, ids.join(', '));
+    assert.deepEqual(await readdir(work), [WORKER_ID_FILE]);
+  }
 });
 
 test('another work folder (another disk) gets another id', async () => {

@@ -5,7 +5,7 @@
  * redeploy (new host name) keeps it, instead of leaving every run in flight to wait out
  * workerTimeout and download its clips again on another worker.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -44,7 +44,10 @@ export async function diskWorkerId(workDir: string): Promise<string> {
   const existing = await readId(file);
   if (existing) return existing;
   const seed = defaultWorkerId(workDir);
-  const tmp = join(workDir, `${WORKER_ID_FILE}.${process.pid}.${Date.now()}`);
+  // Unique per call, not per process and millisecond: two calls in one process at once (or two
+  // processes with one pid in two containers on a shared volume) must not share a temporary file,
+  // or one's clean-up unlinks it before the other's link.
+  const tmp = join(workDir, `${WORKER_ID_FILE}.${randomUUID()}`);
   await writeFile(tmp, `${seed}\n`);
   try {
     await link(tmp, file);
