@@ -5,7 +5,7 @@
  * pollers, an instant answer), asks with a short deadline when a worker seems to be there, and
  * otherwise says plainly that none runs and how to start one.
  */
-import { isGrpcDeadlineError } from '@temporalio/client';
+import { isGrpcCancelledError, isGrpcDeadlineError } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { statusQuery } from '../shared/messages';
@@ -62,6 +62,9 @@ export async function queryStatus(
     return { status: await client.connection.withDeadline(Date.now() + deadlineMs, () => handle.query(statusQuery)) };
   } catch (err) {
     if (isGrpcDeadlineError(err) || isGrpcDeadlineError((err as Error).cause)) return { noWorker: 'silent' };
+    // The server resets the query's stream (CANCELLED, "Call cancelled") when the poller it handed
+    // the query to went away meanwhile: a worker that just stopped, as after Ctrl-C in `vidflow run`.
+    if (isGrpcCancelledError(err)) return { noWorker: 'silent' };
     // The server's own answer when the pollers it saw have gone quiet (a worker just stopped).
     if (/no poller seen/i.test(`${(err as Error).message} ${String((err as Error).cause)}`))
       return { noWorker: 'none' };
