@@ -68,27 +68,38 @@ function versionOf(binary: string): Promise<string> {
   });
 }
 
+let located: Promise<{ ffmpeg: string; ffprobe: string }> | undefined;
 let install: Promise<FfmpegInstall> | undefined;
 
-/** Finds ffmpeg and ffprobe once per process and points fluent-ffmpeg at them. */
-export function ensureFfmpeg(): Promise<FfmpegInstall> {
-  install ??= (async () => {
+/** Finds ffmpeg and ffprobe on PATH (file checks only, no process) and points fluent-ffmpeg at them. */
+function locateFfmpeg(): Promise<{ ffmpeg: string; ffprobe: string }> {
+  located ??= (async () => {
     const ffmpegPath = await findOnPath('ffmpeg', 'FFMPEG_PATH');
     const ffprobePath = await findOnPath('ffprobe', 'FFPROBE_PATH');
     if (!ffmpegPath || !ffprobePath) {
       throw new FfmpegMissingError(`${!ffmpegPath ? 'ffmpeg' : 'ffprobe'} was not found on PATH; ${INSTALL_HINT}`);
     }
+    ffmpeg.setFfmpegPath(ffmpegPath);
+    ffmpeg.setFfprobePath(ffprobePath);
+    return { ffmpeg: ffmpegPath, ffprobe: ffprobePath };
+  })();
+  // A failed lookup is not cached, so installing ffmpeg fixes a running worker without a restart.
+  located.catch(() => (located = undefined));
+  return located;
+}
+
+/** Finds ffmpeg and ffprobe once per process, checks that both run, and points fluent-ffmpeg at them. */
+export function ensureFfmpeg(): Promise<FfmpegInstall> {
+  install ??= (async () => {
+    const paths = await locateFfmpeg();
     let version: string;
     try {
-      [version] = await Promise.all([versionOf(ffmpegPath), versionOf(ffprobePath)]);
+      [version] = await Promise.all([versionOf(paths.ffmpeg), versionOf(paths.ffprobe)]);
     } catch (err) {
       throw new FfmpegMissingError(`ffmpeg/ffprobe could not be run (${(err as Error).message}); ${INSTALL_HINT}`);
     }
-    ffmpeg.setFfmpegPath(ffmpegPath);
-    ffmpeg.setFfprobePath(ffprobePath);
-    return { ffmpeg: ffmpegPath, ffprobe: ffprobePath, version };
+    return { ...paths, version };
   })();
-  // A failed lookup is not cached, so installing ffmpeg fixes a running worker without a restart.
   install.catch(() => (install = undefined));
   return install;
 }
@@ -129,7 +140,21 @@ function ffprobeData(path: string): Promise<FfprobeData> {
  * FfmpegMissingError / FfmpegStartError when ffprobe itself is missing or could not be started.
  */
 export async function probe(path: string): Promise<MediaInfo> {
-  await ensureFfmpeg();
+  // The version check (two processes, ~45 ms) runs beside the probe instead of before it: a
+  // `vidflow stitch` waits for it once per process, on its critical path. Its verdict still wins:
+  // an ffprobe that cannot run is reported as missing, with the install hint.
+  const ready = ensureFfmpeg();
+  ready.catch(() => undefined); // awaited below, after the probe; this only marks it handled meanwhile
+  await locateFfmpeg();
+  const info = await probeFile(path).catch(async (err: unknown) => {
+    await ready;
+    throw err;
+  });
+  await ready;
+  return info;
+}
+
+async function probeFile(path: string): Promise<MediaInfo> {
   let sizeBytes: number;
   try {
     const st = await stat(path);
@@ -208,6 +233,13 @@ export interface RunFfmpegOptions {
   onProgress?: (fraction: number) => void;
 }
 
+/** What ffmpeg's own final statistics line says it wrote. */
+export interface RunFfmpegResult {
+  /** Video frames encoded (`frame=` of the last statistics line); undefined for audio or image-less runs. */
+  frames?: number;
+}
+
+const FRAME_RE = /^frame=\s*(\d+)/;
 const TIME_RE = /time=\s*(-?)(\d+):(\d+):(\d+(?:\.\d+)?)/;
 const WRITE_ERROR_RE = /Error (writing trailer|closing file)|No space left on device|Disk quota exceeded/i;
 
@@ -215,7 +247,7 @@ const WRITE_ERROR_RE = /Error (writing trailer|closing file)|No space left on de
  * Runs one ffmpeg command. On failure or abort the (partial) output is removed; on abort ffmpeg is
  * SIGKILLed and the promise rejects with the signal's reason.
  */
-export async function runFfmpeg(opts: RunFfmpegOptions): Promise<void> {
+export async function runFfmpeg(opts: RunFfmpegOptions): Promise<RunFfmpegResult> {
   const { signal, onProgress, expectedDurationSeconds } = opts;
   await ensureFfmpeg();
   if (signal?.aborted) throw abortReason(signal);
@@ -242,6 +274,7 @@ export async function runFfmpeg(opts: RunFfmpegOptions): Promise<void> {
   cmd.output(fileArg(opts.output));
 
   let lastFraction = 0;
+  let frames: number | undefined;
   let started = false;
   let aborted = false;
   const kill = () => {
@@ -283,6 +316,8 @@ export async function runFfmpeg(opts: RunFfmpegOptions): Promise<void> {
       const writeErrors: string[] = [];
       cmd.on('stderr', (line: string) => {
         if (WRITE_ERROR_RE.test(line)) writeErrors.push(line.trim());
+        const frame = FRAME_RE.exec(line.trim());
+        if (frame) frames = Number(frame[1]);
       });
       cmd.on('end', () => {
         if (writeErrors.length === 0) return resolveRun();
@@ -304,6 +339,7 @@ export async function runFfmpeg(opts: RunFfmpegOptions): Promise<void> {
     signal?.removeEventListener('abort', kill);
   }
   onProgress?.(1);
+  return frames === undefined ? {} : { frames };
 }
 
 /**
