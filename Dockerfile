@@ -35,13 +35,16 @@ RUN apt-get update \
 
 # VIDFLOW_DIST=1: bin/vidflow.js runs the compiled dist/ (the image carries no src/).
 # The work and output folders are volumes; docker-compose.yml mounts named volumes on them.
-# Memory (measured by `npm run bench:load`, which runs the worker with these same settings): V8's
-# young generation capped at 2 MB per semi-space instead of 16 (each isolate, the workflow
-# thread's too, otherwise keeps 32 MB of new space committed), and two malloc arenas instead of up
-# to 8 per core for the native threads (Temporal Core, libuv).
+# Memory (measured by `npm run bench:load`, which runs the worker with these same settings; see
+# docs/production.md): V8's young generation capped at 2 MB per semi-space instead of 16 (each
+# isolate, the workflow thread's too, otherwise keeps 32 MB of new space committed); each isolate's
+# old space capped at 256 MB, so V8 collects before it grows (it let the main heap reach 180 MB of
+# mostly garbage under 300 clips in flight; live it is ~50 MB), which also sizes the SDK's default
+# workflow cache (32 runs; VIDFLOW_MAX_CACHED_WORKFLOWS overrides it); one malloc arena for the
+# native threads (Temporal Core, libuv): with two, fragmentation kept ~150 MB more under that load.
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--max-semi-space-size=2" \
-    MALLOC_ARENA_MAX=2 \
+    NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=256" \
+    MALLOC_ARENA_MAX=1 \
     VIDFLOW_DIST=1 \
     VIDFLOW_WORK_DIR=/data/work \
     VIDFLOW_OUTPUT_DIR=/data/output

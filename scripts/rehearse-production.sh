@@ -163,7 +163,7 @@ cp package.json package-lock.json "$APP/"
 cp -r bin dist "$APP/"
 chown -R nobody "$WORK/data"
 (cd "$APP" && exec runuser -u nobody -- env -i PATH=/usr/bin:/bin HOME=/nonexistent \
-  NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=2 MALLOC_ARENA_MAX=2 VIDFLOW_DIST=1 LOG_FORMAT=json \
+  NODE_ENV=production NODE_OPTIONS='--max-semi-space-size=2 --max-old-space-size=256' MALLOC_ARENA_MAX=1 VIDFLOW_DIST=1 LOG_FORMAT=json \
   VIDFLOW_WORK_DIR="$WORK/data/work" VIDFLOW_OUTPUT_DIR="$WORK/data/output" VIDFLOW_POLL_INTERVAL_MS=300 \
   TEMPORAL_ADDRESS="$TEMPORAL_ADDRESS" OPENAI_API_KEY="$OPENAI_API_KEY" OPENAI_BASE_URL="$OPENAI_BASE_URL" \
   REPLICATE_API_TOKEN="$REPLICATE_API_TOKEN" REPLICATE_BASE_URL="$REPLICATE_BASE_URL" \

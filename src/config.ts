@@ -100,6 +100,12 @@ export const EnvSchema = z.object({
    * provider queue at this rate; Temporal enforces it across all of them (docs/architecture.md).
    */
   VIDFLOW_REPLICATE_CREATES_PER_MINUTE: z.coerce.number().positive().max(60_000).default(600),
+  /**
+   * Runs whose workflow state a worker keeps in memory between steps (Temporal's sticky cache).
+   * A run evicted from it is rebuilt by replaying its history at its next step: CPU for memory.
+   * Unset: the SDK's default, sized from the V8 heap limit (hundreds of runs).
+   */
+  VIDFLOW_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100_000).optional(),
   /** Per-worker cap on ffmpeg stitches at once: CPU-bound, so more than the cores only slows all. */
   VIDFLOW_MAX_CONCURRENT_STITCHES: z.coerce.number().int().min(1).default(1),
   /** Download allow-list, comma-separated (`replicate.delivery,*.replicate.delivery`); replaces the default. */

@@ -165,7 +165,12 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
     shutdownGraceTime: '10 seconds',
     ...overrides,
   } satisfies Partial<WorkerOptions>;
-  const shared = await Worker.create({ ...common, taskQueue: cfg.TEMPORAL_TASK_QUEUE, ...workflowSource() });
+  const shared = await Worker.create({
+    ...common,
+    taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+    ...workflowSource(),
+    ...(cfg.VIDFLOW_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: cfg.VIDFLOW_MAX_CACHED_WORKFLOWS } : {}),
+  });
   // Activities only: no workflow code, so no second bundle or isolate.
   const own = await Worker.create({ ...common, taskQueue: ownQueue });
   // Generations (new runs: PATCH_PROVIDER_QUEUE) on their own queue, with the account's create
