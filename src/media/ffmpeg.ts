@@ -140,18 +140,17 @@ function ffprobeData(path: string): Promise<FfprobeData> {
  * FfmpegMissingError / FfmpegStartError when ffprobe itself is missing or could not be started.
  */
 export async function probe(path: string): Promise<MediaInfo> {
-  // The version check (two processes, ~45 ms) runs beside the probe instead of before it: a
-  // `vidflow stitch` waits for it once per process, on its critical path. Its verdict still wins:
-  // an ffprobe that cannot run is reported as missing, with the install hint.
-  const ready = ensureFfmpeg();
-  ready.catch(() => undefined); // awaited below, after the probe; this only marks it handled meanwhile
+  // No version check first (two processes, ~45 ms, competing with the probes for the cores): a
+  // `vidflow stitch` would pay it on its critical path. It runs only when the probe fails, to
+  // tell a broken ffprobe (FfmpegMissingError, with the install hint) from a bad clip: blaming
+  // the clip would have it downloaded or even generated again.
   await locateFfmpeg();
-  const info = await probeFile(path).catch(async (err: unknown) => {
-    await ready;
+  try {
+    return await probeFile(path);
+  } catch (err) {
+    await ensureFfmpeg();
     throw err;
-  });
-  await ready;
-  return info;
+  }
 }
 
 async function probeFile(path: string): Promise<MediaInfo> {
@@ -249,7 +248,8 @@ const WRITE_ERROR_RE = /Error (writing trailer|closing file)|No space left on de
  */
 export async function runFfmpeg(opts: RunFfmpegOptions): Promise<RunFfmpegResult> {
   const { signal, onProgress, expectedDurationSeconds } = opts;
-  await ensureFfmpeg();
+  // As in probe(): ffmpeg's version check runs only if this run fails, to name a broken install.
+  await locateFfmpeg();
   if (signal?.aborted) throw abortReason(signal);
 
   const cmd = ffmpeg({ stdoutLines: 200 });
@@ -334,6 +334,7 @@ export async function runFfmpeg(opts: RunFfmpegOptions): Promise<RunFfmpegResult
     });
   } catch (err) {
     await rm(opts.output, { force: true });
+    if (!aborted) await ensureFfmpeg();
     throw err;
   } finally {
     signal?.removeEventListener('abort', kill);
