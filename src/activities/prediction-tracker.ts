@@ -35,9 +35,9 @@ import type { Prediction } from 'replicate';
 import { failure } from '../shared/failures';
 import type { GenerateClipResult, GenerateHeartbeat } from '../shared/schemas';
 import { fromReplicateError, retryAfterMsOf } from '../providers/errors';
-import { CLOCK_SKEW_MARGIN_MS } from '../providers/prediction-keys';
-import { TERMINAL, cancelPrediction, getPrediction, predictionsSince } from '../providers/replicate-predictions';
+import { TERMINAL, cancelPrediction } from '../providers/replicate-predictions';
 import { outcome } from './prediction-outcome';
+import { inBatches, readStatuses } from './prediction-reads';
 
 interface Log {
   info(msg: string): void;
@@ -229,29 +229,14 @@ export class PredictionTracker {
   }
 
   private async readAll(): Promise<void> {
-    const wanted = new Set(this.entries.keys());
-    const oldest = Math.min(...[...this.entries.values()].map((e) => e.createdAtMs));
     try {
-      const signal = AbortSignal.timeout(60_000);
-      const seen = new Map<string, Prediction>();
-      let pages = 0;
-      const read = async <T>(_what: string, fn: () => Promise<T>): Promise<T> => {
-        if (++pages > this.o.maxListPages) throw new PagesDone();
-        this.requests.list++;
-        return fn();
-      };
-      try {
-        for await (const p of predictionsSince(this.o.replicate, oldest - CLOCK_SKEW_MARGIN_MS, signal, read)) {
-          if (wanted.has(p.id)) seen.set(p.id, p);
-          if (seen.size === wanted.size) break;
-        }
-      } catch (err) {
-        if (!(err instanceof PagesDone)) throw err;
-      }
-      const missing = [...wanted].filter((id) => !seen.has(id));
-      await inBatches(missing, 8, async (id) => {
-        this.requests.get++;
-        seen.set(id, await getPrediction(this.o.replicate, id, signal));
+      const oldestMs = Math.min(...[...this.entries.values()].map((e) => e.createdAtMs));
+      const seen = await readStatuses({
+        replicate: this.o.replicate,
+        ids: new Set(this.entries.keys()),
+        oldestMs,
+        maxListPages: this.o.maxListPages,
+        requests: this.requests,
       });
       this.readErrorsSince = undefined;
       await inBatches([...seen.values()], TEMPORAL_CONCURRENCY, (p) => this.update(p));
@@ -311,10 +296,4 @@ export class PredictionTracker {
         .catch(() => undefined);
     });
   }
-}
-
-class PagesDone extends Error {}
-
-async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }

@@ -18,7 +18,7 @@ import { access, rm, stat } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
-import type { FfprobeData, FfprobeStream } from 'fluent-ffmpeg';
+import type { FfprobeData } from 'fluent-ffmpeg';
 import {
   FfmpegMissingError,
   FfmpegStartError,
@@ -28,6 +28,7 @@ import {
   FfmpegAbortError,
 } from './ffmpeg-types';
 import type { FfmpegInstall, MediaInfo } from './ffmpeg-types';
+import { mediaInfoFrom } from './probe-info';
 
 // Callers take the types and errors from here, with the functions that produce them.
 export * from './ffmpeg-types';
@@ -104,29 +105,6 @@ export function ensureFfmpeg(): Promise<FfmpegInstall> {
   return install;
 }
 
-function parseRate(rate: unknown): number {
-  if (typeof rate === 'number') return rate;
-  if (typeof rate !== 'string') return 0;
-  const [num, den] = rate.split('/').map(Number);
-  if (num === undefined || !Number.isFinite(num)) return 0;
-  if (den === undefined) return num;
-  return den > 0 && Number.isFinite(den) ? num / den : 0;
-}
-
-function positive(value: unknown): number | undefined {
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
-  return Number.isFinite(n) && n > 0 ? n : undefined;
-}
-
-function rotationOf(stream: FfprobeStream): number {
-  // fluent-ffmpeg's parser flattens ffprobe's [SIDE_DATA] block into the stream, so the display
-  // matrix's `rotation` lands on the stream itself; older files carry a `rotate` tag instead.
-  const tags = stream.tags as Record<string, unknown> | undefined;
-  const raw = Number(stream.rotation ?? tags?.rotate ?? 0);
-  if (!Number.isFinite(raw)) return 0;
-  return (((Math.round(raw / 90) * 90) % 360) + 360) % 360;
-}
-
 function ffprobeData(path: string): Promise<FfprobeData> {
   return new Promise((resolveData, reject) => {
     ffmpeg.ffprobe(fileArg(path), (err: unknown, data: FfprobeData) =>
@@ -174,37 +152,7 @@ async function probeFile(path: string): Promise<MediaInfo> {
     const detail = lastMeaningfulLine((err as Error).message);
     throw new ProbeError(`${path} is not a readable video: ${detail}`, path, 'UNREADABLE');
   }
-  const video = data.streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
-  if (!video) throw new ProbeError(`${path} has no video stream`, path, 'NOVIDEO');
-  const width = positive(video.width);
-  const height = positive(video.height);
-  const durationSeconds = positive(video.duration) ?? positive(data.format.duration);
-  const avgRate = parseRate(video.avg_frame_rate);
-  const baseRate = parseRate(video.r_frame_rate);
-  const fps = avgRate || baseRate;
-  if (!width || !height || !durationSeconds || !(fps > 0)) {
-    throw new ProbeError(
-      `${path} has no usable video (size ${video.width}x${video.height}, duration ${durationSeconds}, fps ${fps})`,
-      path,
-      'NOVIDEO',
-    );
-  }
-  return {
-    durationSeconds,
-    width,
-    height,
-    fps,
-    constantFrameRate: avgRate > 0 && baseRate > 0 && Math.abs(avgRate - baseRate) < 1e-3,
-    declaredRate: String(video.r_frame_rate ?? 'unknown'),
-    timeBase: String(video.time_base ?? 'unknown'),
-    ...(positive(video.nb_frames) ? { frames: Math.round(positive(video.nb_frames)!) } : {}),
-    pixFmt: String(video.pix_fmt ?? 'unknown'),
-    sar: String(video.sample_aspect_ratio ?? 'unknown'),
-    hasAudio: data.streams.some((s) => s.codec_type === 'audio'),
-    rotation: rotationOf(video),
-    sizeBytes,
-    videoCodec: String(video.codec_name ?? 'unknown'),
-  };
+  return mediaInfoFrom(path, data, sizeBytes);
 }
 
 function lastMeaningfulLine(text: string): string {
