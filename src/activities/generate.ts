@@ -24,10 +24,7 @@
  *   `WorkerShutdown` (the last heartbeat, with the prediction id, goes with the failure) and the
  *   next attempt resumes the same prediction on another worker after the retry backoff.
  */
-import type { ApplicationFailure } from '@temporalio/activity';
 import { CancelledFailure, CompleteAsyncError, Context } from '@temporalio/activity';
-import type Replicate from 'replicate';
-import type { Prediction } from 'replicate';
 import { failure } from '../shared/failures';
 import { MODELS, resolveModelId } from '../shared/models';
 import type {
@@ -46,54 +43,13 @@ import type { Job } from './generation-search';
 import { cancelAtReplicate, cancelIfAsked } from './prediction-cancel';
 import { MAX_MODEL_ATTEMPTS, outcome } from './prediction-outcome';
 import { nap, patientReader } from './provider-patience';
-import type { PredictionTracker } from './prediction-tracker';
+import { PROVIDER_ERROR_BUDGET_MS, handover } from './generate-deps';
+import type { GenerateDeps, PreviousBeat } from './generate-deps';
 
 export { MAX_MODEL_ATTEMPTS };
 
-export interface GenerateDeps {
-  replicate: Replicate;
-  /** First poll interval; it grows to `maxPollIntervalMs`. */
-  pollIntervalMs?: number;
-  maxPollIntervalMs?: number;
-  /** Replicate's Cancel-After: no prediction outlives this, even if every worker is gone. */
-  predictionDeadlineSeconds?: number;
-  /**
-   * Generations this worker runs at once (default 8): a burst of runs stays under the provider's
-   * concurrency and rate limits instead of failing with 429s. The rest wait, heartbeating. With a
-   * tracker, a generation holds its slot only until its prediction exists: creates in flight at once.
-   */
-  maxConcurrentGenerations?: number;
-  /** After a cancel during the create request: how long to look for the prediction it may have made. */
-  lateCreateGraceMs?: number;
-  /**
-   * Aborted by the worker that owns these activities when it begins to shut down: every generation
-   * it runs, or is about to start, hands over at once (see the module comment). Default: never.
-   */
-  stopping?: AbortSignal;
-  /** VIDFLOW_WEBHOOK_URL: the base of every prediction's webhook; default one that never resolves. */
-  webhookUrl?: string;
-  /** How long consecutive provider errors while reading are ridden out (default PROVIDER_ERROR_BUDGET_MS). */
-  providerErrorBudgetMs?: number;
-  /** Longest pause between reads while the provider errs (default 30 s; a Retry-After may ask more). */
-  maxErrorBackoffMs?: number;
-  /**
-   * The worker's prediction tracker: once its prediction exists, an attempt hands it over and
-   * completes asynchronously, freeing its slot (prediction-tracker.ts). Without one (or without a
-   * client, as in MockActivityEnvironment) the attempt polls its prediction itself, holding a slot.
-   */
-  tracker?: PredictionTracker;
-}
-
-/** What a retry may find as the last heartbeat: either kind, or none. */
-type PreviousBeat = Partial<GenerateHeartbeat> & Partial<GenerateCreatingHeartbeat>;
-
-/** A generation handed over by a stopping worker: retryable (catalogue), resumed by the next attempt. */
-function handover(tag: string, what: string): ApplicationFailure {
-  return failure('WorkerShutdown', `${tag}: this worker is shutting down; ${what} (handed over to the next attempt)`);
-}
-
-/** Provider errors while reading are ridden out this long: a 2-minute outage costs no attempt, a dead API still ends. */
-export const PROVIDER_ERROR_BUDGET_MS = 15 * 60_000;
+export { PROVIDER_ERROR_BUDGET_MS };
+export type { GenerateDeps };
 
 export function createGenerateActivities(deps: GenerateDeps) {
   const { replicate } = deps;
@@ -191,24 +147,12 @@ export function createGenerateActivities(deps: GenerateDeps) {
       await acquireSlot(ctx, job, previous);
       try {
         const read = patientReader(ctx, stopping, tag, patience);
-        let prediction: Prediction | undefined;
-        // Carried by every heartbeat of this scene; grows only when a found prediction had failed.
-        let modelFailures = previous?.modelFailures ?? 0;
         const waiting = { beat: () => ctx.heartbeat(previous), onStop: () => handover(tag, 'it had not resumed yet') };
-        if (previous?.predictionId) {
-          const id = previous.predictionId;
-          prediction = await read('resume', () => getPrediction(replicate, id, signal), waiting);
-          ctx.log.info(`${tag}: resuming prediction ${id} (${prediction.status}), attempt ${ctx.info.attempt}`);
-          if (prediction.status === 'failed' || prediction.status === 'canceled' || prediction.status === 'aborted') {
-            if (prediction.status === 'failed') modelFailures++;
-            prediction = undefined; // the previous attempt already reported it; this attempt pays for a new one
-          }
-        }
-        if (!prediction && job.mayExist) {
-          const found = await search.adopt(ctx, job, modelFailures, (what, fn) => read(what, fn, waiting));
-          modelFailures = found.modelFailures;
-          prediction = found.prediction;
-        }
+        // modelFailures is carried by every heartbeat of this scene; it grows only when a found
+        // prediction had failed.
+        const found = await search.existing(ctx, job, previous, read, waiting);
+        let prediction = found.prediction;
+        const { modelFailures } = found;
 
         if (!prediction) {
           // Informational (vidflow watch), not load-bearing: see the module comment.

@@ -1,16 +1,18 @@
 /**
- * Finding a scene's predictions by their generation key (providers/prediction-keys.ts), for the
- * generate activity: adopt the one an earlier attempt or run paid for instead of paying again,
- * and cancel the ones a cancelled run left behind.
+ * Finding a scene's (or keyframe's) predictions before paying, for generate.ts and keyframes.ts
+ * alike: resume the one the previous attempt's heartbeat names, or adopt by generation key
+ * (providers/prediction-keys.ts) the one an earlier attempt or run paid for; and cancel the ones a
+ * cancelled run left behind.
  */
 import type { Context } from '@temporalio/activity';
 import type Replicate from 'replicate';
 import type { Prediction } from 'replicate';
 import { CLOCK_SKEW_MARGIN_MS } from '../providers/prediction-keys';
 import type { GenerationKey } from '../providers/prediction-keys';
-import { TERMINAL, keyedPredictionsSince, pickAdoption } from '../providers/replicate-predictions';
+import { TERMINAL, getPrediction, keyedPredictionsSince, pickAdoption } from '../providers/replicate-predictions';
 import type { Reader } from '../providers/replicate-predictions';
 import { cancelAtReplicate } from './prediction-cancel';
+import type { ReadHooks, ReadPatiently } from './provider-patience';
 
 /** One scene's (or, with `kind: 'keyframe'`, one keyframe's) generation, as the generate activities search for it. */
 export interface Job extends Omit<GenerationKey, 'try'> {
@@ -97,6 +99,35 @@ export function createKeySearch(deps: { replicate: Replicate; lateCreateGraceMs:
         }
         ctx.log.info(`${job.tag}: prediction ${chosen.id} of an earlier attempt had failed; paying for the next try`);
       }
+    },
+
+    /**
+     * Before paying: the prediction this attempt continues with, if there is one. The previous
+     * attempt's heartbeat names it (resumed by id; one it saw fail, cancel or abort was reported by
+     * that attempt, so a new one is paid for, a failure counted). Without an id, a retry or a
+     * `mayExist` first attempt looks its key up (adopt).
+     */
+    async existing(
+      ctx: Context,
+      job: Job,
+      previous: { predictionId?: string | undefined; modelFailures?: number | undefined } | undefined,
+      read: ReadPatiently,
+      waiting: ReadHooks,
+    ): Promise<{ prediction?: Prediction | undefined; modelFailures: number }> {
+      let modelFailures = previous?.modelFailures ?? 0;
+      let prediction: Prediction | undefined;
+      if (previous?.predictionId) {
+        const id = previous.predictionId;
+        prediction = await read('resume', () => getPrediction(replicate, id, ctx.cancellationSignal), waiting);
+        ctx.log.info(`${job.tag}: resuming prediction ${id} (${prediction.status}), attempt ${ctx.info.attempt}`);
+        if (prediction.status === 'failed' || prediction.status === 'canceled' || prediction.status === 'aborted') {
+          if (prediction.status === 'failed') modelFailures++;
+          prediction = undefined;
+        }
+      }
+      if (!prediction && job.mayExist)
+        return this.adopt(ctx, job, modelFailures, (what, fn) => read(what, fn, waiting));
+      return { prediction, modelFailures };
     },
 
     /** Cancels this generation's running predictions; best effort (the run's cancelPredictions backs it up). */

@@ -19,7 +19,6 @@
  */
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type Replicate from 'replicate';
-import type { Prediction } from 'replicate';
 import { failure } from '../shared/failures';
 import { IMAGE_MODELS } from '../shared/models';
 import type {
@@ -36,7 +35,7 @@ import type { Job } from './generation-search';
 import { cancelIfAsked } from './prediction-cancel';
 import { MAX_MODEL_ATTEMPTS, outcome } from './prediction-outcome';
 import { nap, patientReader } from './provider-patience';
-import { PROVIDER_ERROR_BUDGET_MS } from './generate';
+import { PROVIDER_ERROR_BUDGET_MS, handover } from './generate-deps';
 
 export interface KeyframeDeps {
   replicate: Replicate;
@@ -71,8 +70,6 @@ export function createKeyframeActivities(deps: KeyframeDeps): KeyframeActivities
     lateCreateGraceMs: deps.lateCreateGraceMs ?? 3000,
     maxModelFailures: MAX_MODEL_ATTEMPTS,
   });
-  const handover = (tag: string, what: string) =>
-    failure('WorkerShutdown', `${tag}: this worker is shutting down; ${what} (handed over to the next attempt)`);
 
   return {
     async generateKeyframe(input: GenerateKeyframeInput): Promise<GenerateClipResult> {
@@ -124,22 +121,9 @@ export function createKeyframeActivities(deps: KeyframeDeps): KeyframeActivities
       }
       const read = patientReader(ctx, stopping, tag, patience);
       const waiting = { beat: () => ctx.heartbeat(previous), onStop: () => handover(tag, 'it had not resumed yet') };
-      let modelFailures = previous?.modelFailures ?? 0;
-      let prediction: Prediction | undefined;
-      if (previous?.predictionId) {
-        const id = previous.predictionId;
-        prediction = await read('resume', () => getPrediction(replicate, id, signal), waiting);
-        ctx.log.info(`${tag}: resuming prediction ${id} (${prediction.status}), attempt ${ctx.info.attempt}`);
-        if (prediction.status === 'failed' || prediction.status === 'canceled' || prediction.status === 'aborted') {
-          if (prediction.status === 'failed') modelFailures++;
-          prediction = undefined; // already reported by the previous attempt: pay for the next try
-        }
-      }
-      if (!prediction && job.mayExist) {
-        const found = await search.adopt(ctx, job, modelFailures, (what, fn) => read(what, fn, waiting));
-        modelFailures = found.modelFailures;
-        prediction = found.prediction;
-      }
+      const found = await search.existing(ctx, job, previous, read, waiting);
+      let prediction = found.prediction;
+      const { modelFailures } = found;
       if (!prediction) {
         ctx.log.info(`${tag}: creating prediction on ${job.model} (${input.aspectRatio})`);
         try {
