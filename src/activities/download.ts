@@ -28,7 +28,7 @@ import type { ClipFile, DownloadClipInput, DownloadHeartbeat } from '../shared/s
 import { FfmpegMissingError, FfmpegStartError, probe as ffprobe } from '../media/ffmpeg';
 import type { MediaInfo } from '../media/ffmpeg';
 import { sceneClipPath } from '../support/paths';
-import { expiryEvidence, formatAge, outputAgeMs } from '../support/output-expiry';
+import { goneOutputFailure } from '../support/output-expiry';
 import { guardedFetch, refusal } from '../support/guarded-fetch';
 import {
   checkContentLength,
@@ -128,25 +128,17 @@ export function createDownloadActivities(deps: DownloadDeps) {
       });
       if (res.status === 404 || res.status === 410) {
         await res.body?.cancel().catch(() => undefined);
-        const now = Date.now();
-        const previous = ctx.info.heartbeatDetails as Partial<DownloadHeartbeat> | undefined;
-        const expired = expiryEvidence({
+        throw goneOutputFailure({
+          tag,
+          status: res.status,
+          what: 'clip',
           outputSeenAt: input.outputSeenAt,
           downloadedBefore: input.downloadedBefore,
-          receivedBefore: typeof previous?.receivedBytes === 'number' ? previous.receivedBytes : undefined,
-          nowMs: now,
+          heartbeat: ctx.info.heartbeatDetails,
+          nowMs: Date.now(),
+          expiredNote: 'Replicate deletes API outputs after one hour',
+          notExpiredNote: ' old and was never downloaded: not an expiry (outputs live an hour), retrying',
         });
-        if (expired) {
-          throw failure(
-            'OutputExpired',
-            `${tag}: the clip's URL answered ${res.status} (${expired}): Replicate deletes API outputs after one hour`,
-          );
-        }
-        const age = formatAge(outputAgeMs({ outputSeenAt: input.outputSeenAt, nowMs: now }) ?? 0);
-        throw failure(
-          'DownloadFailed',
-          `${tag}: the clip's URL answered ${res.status}, but the output is ${age} old and was never downloaded: not an expiry (outputs live an hour), retrying`,
-        );
       }
       if (res.status === 403) {
         // Replicate answers 404 for an expired output; a 403 is the file host or a proxy on the way

@@ -27,7 +27,7 @@ import { FfmpegMissingError, FfmpegStartError } from '../media/ffmpeg';
 import { makeContactSheetImage, probeImage } from '../media/contact-sheet';
 import { fromReplicateError } from '../providers/errors';
 import { inside, runWorkDir, safeStem } from '../support/paths';
-import { expiryEvidence, formatAge, outputAgeMs } from '../support/output-expiry';
+import { goneOutputFailure } from '../support/output-expiry';
 import { guardedFetch } from '../support/guarded-fetch';
 import {
   checkContentLength,
@@ -111,25 +111,17 @@ export function createKeyframeFileActivities(deps: KeyframeFileDeps): KeyframeFi
       const res = await fetchChecked(tag, input.url, ctx.cancellationSignal);
       if (res.status === 404 || res.status === 410) {
         await res.body?.cancel().catch(() => undefined);
-        const now = Date.now();
-        const previous = ctx.info.heartbeatDetails as Partial<DownloadHeartbeat> | undefined;
-        const expired = expiryEvidence({
+        throw goneOutputFailure({
+          tag,
+          status: res.status,
+          what: 'keyframe',
           outputSeenAt: input.outputSeenAt,
           downloadedBefore: input.downloadedBefore,
-          receivedBefore: typeof previous?.receivedBytes === 'number' ? previous.receivedBytes : undefined,
-          nowMs: now,
+          heartbeat: ctx.info.heartbeatDetails,
+          nowMs: Date.now(),
+          expiredNote: 'outputs live one hour',
+          notExpiredNote: ' old: not an expiry, retrying',
         });
-        if (expired) {
-          throw failure(
-            'OutputExpired',
-            `${tag}: the keyframe's URL answered ${res.status} (${expired}): outputs live one hour`,
-          );
-        }
-        const age = formatAge(outputAgeMs({ outputSeenAt: input.outputSeenAt, nowMs: now }) ?? 0);
-        throw failure(
-          'DownloadFailed',
-          `${tag}: the keyframe's URL answered ${res.status}, but the output is ${age} old: not an expiry, retrying`,
-        );
       }
       if (!res.ok || !res.body) {
         await res.body?.cancel().catch(() => undefined);

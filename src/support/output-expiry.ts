@@ -6,6 +6,8 @@
  * the cause stays. So a 404/410 is an expiry only with evidence: the URL worked before, or the
  * output is about an hour old. Pure functions, so every rule is unit-testable without a network.
  */
+import type { ApplicationFailure } from '@temporalio/common';
+import { failure } from '../shared/failures';
 
 /** How long Replicate keeps API outputs. */
 export const OUTPUT_LIFETIME_MS = 60 * 60_000;
@@ -51,4 +53,43 @@ export function expiryEvidence(e: ExpiryEvidence): string | undefined {
   if (age === undefined) return 'the output is of unknown age';
   if (age >= EXPIRY_SUSPECTED_AFTER_MS) return `the output is ${formatAge(age)} old`;
   return undefined;
+}
+
+export interface GoneOutput extends Omit<ExpiryEvidence, 'receivedBefore'> {
+  tag: string;
+  /** 404 or 410. */
+  status: number;
+  /** What the URL held, as the message names it: `clip`, `keyframe`. */
+  what: string;
+  /** The download attempt's last heartbeat details (an earlier attempt's received bytes). */
+  heartbeat: unknown;
+  /** Said after an expiry (`Replicate deletes API outputs after one hour`). */
+  expiredNote: string;
+  /** Said after the output's age when it is not an expiry (` old: not an expiry, retrying`). */
+  notExpiredNote: string;
+}
+
+/**
+ * The failure for a 404/410 from an output URL: `OutputExpired` (the workflow makes it again)
+ * only with evidence, else a retryable `DownloadFailed` that pays nothing.
+ */
+export function goneOutputFailure(g: GoneOutput): ApplicationFailure {
+  const received = (g.heartbeat as { receivedBytes?: unknown } | undefined)?.receivedBytes;
+  const expired = expiryEvidence({
+    outputSeenAt: g.outputSeenAt,
+    downloadedBefore: g.downloadedBefore,
+    receivedBefore: typeof received === 'number' ? received : undefined,
+    nowMs: g.nowMs,
+  });
+  if (expired) {
+    return failure(
+      'OutputExpired',
+      `${g.tag}: the ${g.what}'s URL answered ${g.status} (${expired}): ${g.expiredNote}`,
+    );
+  }
+  const age = formatAge(outputAgeMs(g) ?? 0);
+  return failure(
+    'DownloadFailed',
+    `${g.tag}: the ${g.what}'s URL answered ${g.status}, but the output is ${age}${g.notExpiredNote}`,
+  );
 }
