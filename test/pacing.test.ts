@@ -4,46 +4,24 @@
  * limit (set by each worker, enforced by the server), and with the webhook receiver unreachable the
  * runs still complete through the tracker's reconciliation poll.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { createGenerateActivities } from '../src/activities/generate';
 import type { GenerateDeps } from '../src/activities/generate';
 import { PredictionTracker } from '../src/activities/prediction-tracker';
 import { providerTaskQueue } from '../src/shared/names';
 import type { GenerateClipInput, GenerateClipResult } from '../src/shared/schemas';
 import { useEmulators } from './helpers/activity-env';
-import { localEnv, uniqueTaskQueue } from './helpers/temporal';
+import { uniqueTaskQueue } from './helpers/temporal';
 import type { generateMany } from './helpers/workflows/generate-many';
+import { manyScenes, useGenerateManyKit } from './helpers/generate-many-kit';
 
 const emu = useEmulators({
   eachTest: { replicate: { startingMs: 50, processingMs: 300, clipWidth: 320, clipHeight: 180 } },
 });
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-before(async () => {
-  env = await localEnv();
-  bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./helpers/workflows/generate-many'),
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
-  });
-});
-after(async () => {
-  await env?.teardown();
-});
-
-const scenes = (n: number, tag: string): Omit<GenerateClipInput, 'workflowId'>[] =>
-  Array.from({ length: n }, (_, i) => ({
-    sceneIndex: i + 1,
-    sceneCount: n,
-    prompt: `${tag} scene ${i + 1}: a lighthouse in fog`,
-    model: 'kling-v2.5-turbo-pro',
-    seconds: 5,
-    aspectRatio: '16:9' as const,
-  }));
+const kit = useGenerateManyKit();
 
 /** A vidflow worker's provider-queue part: the generate activities with a tracker, at `perSecond`. */
 async function providerWorker(queue: string, perSecond: number, deps: Partial<GenerateDeps> = {}) {
@@ -55,7 +33,7 @@ async function providerWorker(queue: string, perSecond: number, deps: Partial<Ge
   const acts = createGenerateActivities({ replicate, tracker, pollIntervalMs: 100, maxPollIntervalMs: 200, ...deps });
   const worker = await Worker.create({
     connection,
-    namespace: env.namespace ?? 'default',
+    namespace: kit.env.namespace ?? 'default',
     taskQueue: providerTaskQueue(queue),
     activities: {
       generateClip: (input: GenerateClipInput) => (served.push(Date.now()), acts.generateClip(input)),
@@ -78,10 +56,10 @@ async function providerWorker(queue: string, perSecond: number, deps: Partial<Ge
 
 async function workflowWorker(queue: string) {
   const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
+    connection: kit.env.nativeConnection,
+    namespace: kit.env.namespace ?? 'default',
     taskQueue: queue,
-    workflowBundle: bundle,
+    workflowBundle: kit.bundle,
   });
   const running = worker.run();
   return async () => {
@@ -100,10 +78,10 @@ test('two workers, 2 tasks/s on the provider queue, a burst of 20 generations: t
     throw err;
   });
   try {
-    const results: GenerateClipResult[] = await env.client.workflow.execute<typeof generateMany>('generateMany', {
+    const results: GenerateClipResult[] = await kit.env.client.workflow.execute<typeof generateMany>('generateMany', {
       taskQueue: q,
       workflowId: `pacing-${Date.now()}`,
-      args: [scenes(20, 'pacing'), providerTaskQueue(q)],
+      args: [manyScenes(20, 'pacing'), providerTaskQueue(q)],
     });
     assert.equal(results.length, 20);
     const rep = emu.state.replicate;
@@ -148,18 +126,18 @@ test('webhook mode with the receiver down (10 minutes, scaled): the runs complet
     webhookUrl: `http://127.0.0.1:${await deadPort()}/replicate`,
   });
   const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
+    connection: kit.env.nativeConnection,
+    namespace: kit.env.namespace ?? 'default',
     taskQueue: providerTaskQueue(q),
     activities: acts,
   });
   try {
     const started = Date.now();
     const results: GenerateClipResult[] = await worker.runUntil(
-      env.client.workflow.execute<typeof generateMany>('generateMany', {
+      kit.env.client.workflow.execute<typeof generateMany>('generateMany', {
         taskQueue: q,
         workflowId: `receiver-down-${Date.now()}`,
-        args: [scenes(4, 'down'), providerTaskQueue(q)],
+        args: [manyScenes(4, 'down'), providerTaskQueue(q)],
       }),
     );
     const took = Date.now() - started;

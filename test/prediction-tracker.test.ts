@@ -6,43 +6,21 @@
  * without paying twice; a failed prediction is retried as before. (MockActivityEnvironment has no
  * async completion, hence the real worker.)
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { createGenerateActivities } from '../src/activities/generate';
 import { PredictionTracker } from '../src/activities/prediction-tracker';
-import type { GenerateClipInput, GenerateClipResult } from '../src/shared/schemas';
+import type { GenerateClipResult } from '../src/shared/schemas';
 import { useEmulators, waitUntil } from './helpers/activity-env';
-import { eventually, localEnv, uniqueTaskQueue } from './helpers/temporal';
+import { eventually, uniqueTaskQueue } from './helpers/temporal';
 import type { generateMany } from './helpers/workflows/generate-many';
+import { manyScenes, useGenerateManyKit } from './helpers/generate-many-kit';
 
 const emu = useEmulators({
   eachTest: { replicate: { startingMs: 100, processingMs: 3000, clipWidth: 320, clipHeight: 180 } },
 });
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-before(async () => {
-  env = await localEnv();
-  bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./helpers/workflows/generate-many'),
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
-  });
-});
-after(async () => {
-  await env?.teardown();
-});
-
-const scenes = (n: number, tag: string): Omit<GenerateClipInput, 'workflowId'>[] =>
-  Array.from({ length: n }, (_, i) => ({
-    sceneIndex: i + 1,
-    sceneCount: n,
-    prompt: `${tag} scene ${i + 1}: a lighthouse in fog`,
-    model: 'kling-v2.5-turbo-pro',
-    seconds: 5,
-    aspectRatio: '16:9' as const,
-  }));
+const kit = useGenerateManyKit();
 
 async function startWorker(taskQueue: string, o: { slots?: number; errorBudgetMs?: number } = {}) {
   const replicate = emu.replicate();
@@ -53,10 +31,10 @@ async function startWorker(taskQueue: string, o: { slots?: number; errorBudgetMs
     ...(o.errorBudgetMs !== undefined ? { errorBudgetMs: o.errorBudgetMs } : {}),
   });
   const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
+    connection: kit.env.nativeConnection,
+    namespace: kit.env.namespace ?? 'default',
     taskQueue,
-    workflowBundle: bundle,
+    workflowBundle: kit.bundle,
     activities: createGenerateActivities({ replicate, tracker, pollIntervalMs: 100, maxPollIntervalMs: 200 }),
     maxConcurrentActivityTaskExecutions: o.slots ?? 10,
   });
@@ -72,10 +50,10 @@ async function startWorker(taskQueue: string, o: { slots?: number; errorBudgetMs
 }
 
 function start(taskQueue: string, n: number, tag: string) {
-  return env.client.workflow.start<typeof generateMany>('generateMany', {
+  return kit.env.client.workflow.start<typeof generateMany>('generateMany', {
     taskQueue,
     workflowId: `${tag}-${Date.now()}`,
-    args: [scenes(n, tag)],
+    args: [manyScenes(n, tag)],
   });
 }
 

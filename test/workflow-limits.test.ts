@@ -6,41 +6,20 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { failure } from '../src/shared/failures';
 import { approveUpdate, editSceneUpdate, redoSceneUpdate, statusQuery } from '../src/shared/messages';
-import type { PipelineInputArgs, PipelineStatus } from '../src/shared/schemas';
+import type { PipelineInputArgs } from '../src/shared/schemas';
 import { MAX_EDITS, MAX_REDOS, videoPipeline } from '../src/workflows/video-pipeline';
 import { fakeActivities, newCalls } from './helpers/fake-activities';
 import { temporalCli } from './helpers/processes';
-import { eventually, workflowTestKit } from './helpers/temporal';
+import { workflowTestKit } from './helpers/temporal';
+import { refusal, waitStage } from './helpers/run-handles';
 
 const kit = workflowTestKit('limits');
 const withWorker = kit.withWorker.bind(kit);
 
 function start(taskQueue: string, args: PipelineInputArgs, id = `limits-${taskQueue}`) {
   return kit.env.client.workflow.start(videoPipeline, { taskQueue, workflowId: id, args: [args] });
-}
-type Handle = Awaited<ReturnType<typeof start>>;
-
-function waitStage(handle: Handle, stage: PipelineStatus['stage'], extra: (s: PipelineStatus) => boolean = () => true) {
-  return eventually(
-    async () => {
-      const s = await handle.query(statusQuery);
-      return s.stage === stage && extra(s) ? s : undefined;
-    },
-    30_000,
-    stage,
-  );
-}
-
-async function refusal(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(
-    () => assert.fail('the update should have been refused'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
-  return err.cause?.message ?? '';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

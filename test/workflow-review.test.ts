@@ -5,46 +5,20 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { failure } from '../src/shared/failures';
 import { approveSignal, editSceneUpdate, redoSceneUpdate, rejectPlanUpdate, statusQuery } from '../src/shared/messages';
-import type { PipelineInputArgs, PipelineStatus, PlanInput } from '../src/shared/schemas';
+import type { PipelineInputArgs, PlanInput } from '../src/shared/schemas';
 import { videoPipeline } from '../src/workflows';
 import { fakeActivities, newCalls } from './helpers/fake-activities';
 import { expectWorkflowFailure } from './helpers/failures';
-import { eventually, workflowTestKit } from './helpers/temporal';
+import { workflowTestKit } from './helpers/temporal';
+import { refusal, waitStage } from './helpers/run-handles';
 
 const kit = workflowTestKit('review');
 const withWorker = kit.withWorker.bind(kit);
 
 function start(taskQueue: string, args: PipelineInputArgs) {
   return kit.env.client.workflow.start(videoPipeline, { taskQueue, workflowId: `review-${taskQueue}`, args: [args] });
-}
-
-type Handle = Awaited<ReturnType<typeof start>>;
-
-async function waitStage(
-  handle: Handle,
-  stage: PipelineStatus['stage'],
-  extra: (s: PipelineStatus) => boolean = () => true,
-) {
-  return eventually(
-    async () => {
-      const s = await handle.query(statusQuery);
-      return s.stage === stage && extra(s) ? s : undefined;
-    },
-    20_000,
-    stage,
-  );
-}
-
-async function refusal(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(
-    () => assert.fail('the update should have been refused'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
-  return err.cause?.message ?? '';
 }
 
 describe('human in the loop', () => {

@@ -8,20 +8,20 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Context } from '@temporalio/activity';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Activities } from '../src/activities';
 import type { GenerateClipInput, GenerateKeyframeInput, KeyframeActivities } from '../src/shared/activity-io';
 import type { KeyframeFileActivities } from '../src/shared/activity-io';
 import { approveUpdate, redoKeyframeUpdate, statusQuery } from '../src/shared/messages';
 import { PipelineInputSchema } from '../src/shared/schemas';
-import type { PipelineInputArgs, PipelineStatus } from '../src/shared/schemas';
+import type { PipelineInputArgs } from '../src/shared/schemas';
 import { formatStatus } from '../src/client/status-format';
 import { renderWatch } from '../src/client/commands/watch';
 import { videoPipeline } from '../src/workflows';
 import { fakeActivities, newCalls } from './helpers/fake-activities';
 import { expectWorkflowFailure } from './helpers/failures';
 import { failure } from '../src/shared/failures';
-import { eventually, workflowTestKit } from './helpers/temporal';
+import { workflowTestKit } from './helpers/temporal';
+import { refusal, waitStage } from './helpers/run-handles';
 
 const kit = workflowTestKit('storyboard');
 
@@ -76,27 +76,6 @@ function storyboardActivities(): { acts: Activities; calls: StoryboardCalls } {
 
 function start(taskQueue: string, args: PipelineInputArgs) {
   return kit.env.client.workflow.start(videoPipeline, { taskQueue, workflowId: `sb-${taskQueue}`, args: [args] });
-}
-type Handle = Awaited<ReturnType<typeof start>>;
-
-function waitStage(handle: Handle, stage: PipelineStatus['stage'], extra: (s: PipelineStatus) => boolean = () => true) {
-  return eventually(
-    async () => {
-      const s = await handle.query(statusQuery);
-      return s.stage === stage && extra(s) ? s : undefined;
-    },
-    20_000,
-    stage,
-  );
-}
-
-async function refusal(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(
-    () => assert.fail('the update should have been refused'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
-  return err.cause?.message ?? '';
 }
 
 const file = (k: number, g: number) => `https://api.replicate.com/v1/files/kf${k}g${g}.png`;
