@@ -136,7 +136,16 @@ export class PredictionTracker {
 
   private async failAll(): Promise<void> {
     this.close();
-    await Promise.all([...this.entries.values()].map((e) => this.handOverOne(e)));
+    // Held until every hand-over is reported. The client's calls run in the SDK's native layer,
+    // which keeps nothing alive on Node's event loop, and the loop's own timer is unref'd: a
+    // stopping worker whose Workers had shut down exited (code 0) between sending a failure and
+    // hearing back, its "handed over" line never written, and one not yet sent never sent.
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      await Promise.all([...this.entries.values()].map((e) => this.handOverOne(e)));
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   private async handOverOne(e: Entry): Promise<void> {
