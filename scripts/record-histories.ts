@@ -15,7 +15,9 @@
  * `reviewed`, an edit, approveRun updates and a redo in result review; `cancel`: the same, where
  * `fallback-cancelled`, cancelled during generation, and `flagged`, failed during it, run
  * cancelPredictions before their cleanup; `provider`: the same, every generation scheduled on the
- * provider queue).
+ * provider queue; `storyboard`: the same, plus `storyboard` (keyframes, storyboard review, clips from
+ * their keyframes), `storyboard-redo` (keyframe 2 redone in review), `storyboard-expired` (keyframe
+ * 2's output gone before its download, generated again) and `multi-shot` (kling-v3, one clip).
  *
  * Failures in a history carry the recording machine's stack traces; their absolute paths are
  * rewritten to `<repo>/...` before a file is saved (replay never reads stack traces), so a
@@ -29,7 +31,14 @@ import { join, resolve } from 'node:path';
 import { findTemporalBinary } from '../src/client/temporal-binary';
 import { failure } from '../src/shared/failures';
 import { providerTaskQueue } from '../src/shared/names';
-import { approveSignal, approveUpdate, editSceneUpdate, redoSceneUpdate, statusQuery } from '../src/shared/messages';
+import {
+  approveSignal,
+  approveUpdate,
+  editSceneUpdate,
+  redoKeyframeUpdate,
+  redoSceneUpdate,
+  statusQuery,
+} from '../src/shared/messages';
 import type { PipelineInputArgs } from '../src/shared/schemas';
 import { videoPipeline } from '../src/workflows';
 import { fakeActivities, newCalls } from '../test/helpers/fake-activities';
@@ -95,6 +104,7 @@ async function main(): Promise<void> {
   await mkdir(outDir, { recursive: true });
   let expired = false;
   let shortened = false;
+  let keyframeExpired = false;
   const calls = newCalls();
   const base = fakeActivities(calls);
   const activities = fakeActivities(calls, {
@@ -126,6 +136,14 @@ async function main(): Promise<void> {
         }
       }
       return base.generateClip(input);
+    },
+    downloadKeyframe: async (input) => {
+      // `storyboard-expired`: keyframe 2's output is gone before its download; made again once.
+      if (input.workflowId.includes('storyboard-expired') && input.keyframeIndex === 2 && !keyframeExpired) {
+        keyframeExpired = true;
+        throw failure('OutputExpired', "keyframe 2/4: the keyframe's URL answered 404 (the output is 1 h 2 min old)");
+      }
+      return base.downloadKeyframe(input);
     },
     claimWorker: async () => {
       // `moved`: the first home claimed never answers, so the run moves after its workerTimeout.
@@ -230,6 +248,29 @@ async function main(): Promise<void> {
         },
         { reviewResult: true },
       );
+    }
+    if (set) {
+      // Storyboard runs (#15): plan, keyframes, storyboard review (approve, or redo keyframe 2
+      // first), then the clips from their keyframes; and a multi-shot run (one clip of all scenes).
+      const stage = (h: ReturnType<typeof env.client.workflow.getHandle>, want: string, extra = () => true) =>
+        eventually(async () => (await h.query(statusQuery)).stage === want && extra());
+      const storyboard = (redo: boolean) => async (h: ReturnType<typeof env.client.workflow.getHandle>) => {
+        await stage(h, 'awaiting_approval');
+        await h.executeUpdate(approveUpdate);
+        await stage(h, 'reviewing_storyboard');
+        if (redo) {
+          await h.executeUpdate(redoKeyframeUpdate, { args: [{ index: 2, prompt: 'the keeper climbs the stairs' }] });
+          await eventually(async () => {
+            const s = await h.query(statusQuery);
+            return s.stage === 'reviewing_storyboard' && s.keyframes?.[1]?.attempts === 2;
+          });
+        }
+        await h.executeUpdate(approveUpdate);
+      };
+      await run('storyboard', 'a lighthouse keeper at dusk', storyboard(false), { storyboard: true });
+      await run('storyboard-redo', 'a lighthouse keeper at night', storyboard(true), { storyboard: true });
+      await run('storyboard-expired', 'a lighthouse keeper at dawn', storyboard(false), { storyboard: true });
+      await run('multi-shot', 'a fox crosses a snowy field', approve, { model: 'kling-v3', multiShot: true });
     }
   });
   provider.shutdown();

@@ -26,3 +26,11 @@ export function messageOf(err: unknown): string {
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
   return cause instanceof Error ? cause.message : String(cause);
 }
+
+/**
+ * `message` under the step's tag, said once: activities already start their messages with it
+ * ("scene 2/3: …"), and a log line that adds it again reads "scene 2/3: scene 2/3: …".
+ */
+export function tagged(tag: string, message: string): string {
+  return message.startsWith(`${tag}: `) ? message : `${tag}: ${message}`;
+}

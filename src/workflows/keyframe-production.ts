@@ -7,7 +7,7 @@
 import { CancellationScope, isCancellation, log } from '@temporalio/workflow';
 import { failure } from '../shared/failures';
 import type { KeyframeState } from '../shared/schemas';
-import { failureTypeOf, homeWasLost, messageOf } from './activity-failures';
+import { failureTypeOf, homeWasLost, messageOf, tagged } from './activity-failures';
 import { generateKeyframe, generationQueue } from './activity-options';
 import { homeWorker, leaveHome } from './home-worker';
 import { predecessors } from './predecessors';
@@ -68,7 +68,7 @@ async function makeKeyframe(run: PipelineRun, kf: KeyframeState): Promise<void> 
         );
       }
       run.status.estimatedCostUsd = after;
-      log.warn(`${tag}: ${messageOf(err)}; generating it again (estimate now $${after.toFixed(3)})`);
+      log.warn(`${tagged(tag, messageOf(err))}; generating it again (estimate now $${after.toFixed(3)})`);
     }
   }
 }

@@ -8,7 +8,7 @@ import { CancellationScope, isCancellation, log, patched, workflowInfo } from '@
 import { failure } from '../shared/failures';
 import type { FailureType } from '../shared/failures';
 import type { ClipFile, SceneState } from '../shared/schemas';
-import { failureTypeOf, homeWasLost, messageOf } from './activity-failures';
+import { failureTypeOf, homeWasLost, messageOf, tagged } from './activity-failures';
 import { cancelPredictions, DOWNLOAD_OUTAGE_RETRY, generateClip, generationQueue } from './activity-options';
 import { homeWorker, leaveHome } from './home-worker';
 import { PATCH_CANCEL_PREDICTIONS, PATCH_PAID_CLIPS_KEPT } from './patches';
@@ -173,7 +173,7 @@ async function produceScene(run: PipelineRun, scene: SceneState): Promise<ClipFi
         continue;
       }
       if (type && REGENERATE_ON.includes(type) && round < MAX_REGENERATIONS) {
-        log.warn(`${tag}: ${scene.error}; generating it again`);
+        log.warn(`${tagged(tag, scene.error)}; generating it again`);
         run.outputs.delete(scene.index);
         round++;
         continue;
