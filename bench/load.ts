@@ -29,29 +29,26 @@
  * Goals are printed PASS/FAIL; the exit code is 0 unless the bench itself crashes.
  */
 import { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDevServer } from '../src/client/dev-server';
 import type { DevServer } from '../src/client/dev-server';
-import { inputFromFlags, startRun } from '../src/client/start';
 import { loadConfig } from '../src/config';
-import type { Config } from '../src/config';
-import type { videoPipeline } from '../src/workflows';
 import { freePort, pidsWithArg } from '../test/helpers/crash';
-import { ROOT, startEmulatorProcess, startWorkerProcess } from '../test/helpers/processes';
+import { startEmulatorProcess, startWorkerProcess } from '../test/helpers/processes';
 import type { EmulatorProcess, WorkerProcess } from '../test/helpers/processes';
-
-const EventType = temporal.api.enums.v1.EventType;
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+import { historyOf, percentile } from './load/history';
+import { providerFigures } from './load/provider-figures';
+import { oneRun } from './load/runs';
+import type { EmulatorSnapshot } from './load/provider-figures';
+import { mb, s, SAMPLE_MS, say, verdict } from './load/report';
+import { sampleRss, vmRssKb } from './load/rss';
+import { describeMemAtPeak, ensureBuilt, imageMemoryEnv, MEM_PROBE } from './load/worker-build';
 
 const GOAL_RSS_MB = 300;
 const GOAL_TAIL_SLACK_S = 1;
-const SAMPLE_MS = 250;
 
 const { values: args } = parseArgs({
   options: {
@@ -87,330 +84,7 @@ if (MODE !== 'polling' && MODE !== 'webhook' && MODE !== 'legacy') {
 }
 
 const t0 = Date.now();
-const say = (line: string) => process.stdout.write(`${line}\n`);
 const at = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s`;
-const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
-const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
-
-// ---- The worker as production runs it: dist/ -------------------------------------------------
-
-/** The newest modification time under `dir` (recursive), in ms. */
-function newestMtimeMs(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtimeMs(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Runs `npm run build` unless dist/ is newer than every source file. The workflow bundle is the
- * build's last step, so its time stamps the whole build; package.json and the tsconfigs count too.
- */
-function ensureBuilt(): void {
-  const bundle = join(ROOT, 'dist', 'workflow-bundle.js');
-  const cli = join(ROOT, 'dist', 'client', 'cli.js');
-  const sourcesMs = Math.max(
-    newestMtimeMs(join(ROOT, 'src')),
-    ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((f) => statSync(join(ROOT, f)).mtimeMs),
-  );
-  if (existsSync(bundle) && existsSync(cli) && statSync(bundle).mtimeMs >= sourcesMs) {
-    say(`dist/ is up to date (workflow bundle ${new Date(statSync(bundle).mtimeMs).toISOString()})`);
-    return;
-  }
-  say('dist/ is missing or older than src/: npm run build');
-  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) throw new Error(`npm run build exited ${r.status ?? r.signal ?? '?'}`);
-}
-
-/** The settings of the image's `ENV` that shape the worker's memory, read from the Dockerfile. */
-function imageMemoryEnv(): Record<string, string> {
-  const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const env: Record<string, string> = {};
-  for (const name of ['NODE_ENV', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX']) {
-    const m = new RegExp(`\\b${name}=(?:"([^"]*)"|(\\S+))`).exec(text);
-    if (m) env[name] = m[1] ?? m[2]!;
-  }
-  return env;
-}
-
-/** Preloaded into the worker: its memoryUsage() and main-isolate heap spaces at its peak RSS. */
-const MEM_PROBE = `'use strict';
-const fs = require('node:fs');
-const v8 = require('node:v8');
-let peak = 0;
-setInterval(() => {
-  const m = process.memoryUsage();
-  if (m.rss <= peak) return;
-  peak = m.rss;
-  const spaces = {};
-  for (const s of v8.getHeapSpaceStatistics()) spaces[s.space_name] = s.space_size;
-  fs.writeFileSync(process.env.VIDFLOW_BENCH_MEM_FILE, JSON.stringify({ ...m, spaces }));
-}, ${SAMPLE_MS}).unref();
-`;
-
-interface MemAtPeak {
-  rss: number;
-  heapTotal: number;
-  heapUsed: number;
-  external: number;
-  arrayBuffers: number;
-  spaces: Record<string, number>;
-}
-
-function describeMemAtPeak(file: string): string {
-  let m: MemAtPeak;
-  try {
-    m = JSON.parse(readFileSync(file, 'utf8')) as MemAtPeak;
-  } catch {
-    return 'no probe data';
-  }
-  const B = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
-  const newSpace = m.spaces.new_space ?? 0;
-  const oldSpace = (m.spaces.old_space ?? 0) + (m.spaces.large_object_space ?? 0);
-  return `rss ${B(m.rss)} = main V8 heap ${B(m.heapTotal)} (used ${B(m.heapUsed)}; new space ${B(newSpace)}, old + large ${B(oldSpace)}) + buffers/external ${B(m.external)} + the rest ${B(m.rss - m.heapTotal - m.external)} (Temporal Core, workflow thread isolate, code, malloc)`;
-}
-
-// ---- RSS sampling from /proc ----------------------------------------------------------------
-
-function vmRssKb(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0; // gone
-  }
-}
-
-/** Direct children of `pid`, from /proc/<pid>/task/<tid>/children. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-        if (text) out.push(...text.split(/\s+/).map(Number));
-      } catch {
-        // thread ended
-      }
-    }
-  } catch {
-    // process ended
-  }
-  return out;
-}
-
-function descendantsOf(pid: number): number[] {
-  const all: number[] = [];
-  const queue = childrenOf(pid);
-  while (queue.length > 0) {
-    const p = queue.shift()!;
-    all.push(p);
-    queue.push(...childrenOf(p));
-  }
-  return all;
-}
-
-interface RssPeaks {
-  workerKb: number;
-  /** Peak of the children's summed RSS at one sample. */
-  childrenKb: number;
-  /** Most children alive at one sample. */
-  childrenMax: number;
-}
-
-function sampleRss(pid: number): { peaks: RssPeaks; reset(): void; stop(): void } {
-  const peaks: RssPeaks = { workerKb: 0, childrenKb: 0, childrenMax: 0 };
-  const tick = () => {
-    peaks.workerKb = Math.max(peaks.workerKb, vmRssKb(pid));
-    const kids = descendantsOf(pid);
-    const sum = kids.reduce((acc, k) => acc + vmRssKb(k), 0);
-    peaks.childrenKb = Math.max(peaks.childrenKb, sum);
-    peaks.childrenMax = Math.max(peaks.childrenMax, kids.length);
-  };
-  tick();
-  const timer = setInterval(tick, SAMPLE_MS);
-  return {
-    peaks,
-    reset() {
-      peaks.workerKb = 0;
-      peaks.childrenKb = 0;
-      peaks.childrenMax = 0;
-      tick();
-    },
-    stop: () => clearInterval(timer),
-  };
-}
-
-// ---- History analysis -----------------------------------------------------------------------
-
-function timeMs(e: HistoryEvent | undefined): number | undefined {
-  const t = e?.eventTime;
-  if (!t) return undefined;
-  return Number(String(t.seconds ?? 0)) * 1000 + (t.nanos ?? 0) / 1e6;
-}
-
-interface RunHistory {
-  /** The first generateClip scheduled: the plan was approved. */
-  generateScheduledMs?: number;
-  /**
-   * The last generateClip to start: its prediction is created at once, so this is when the pacing
-   * (the account's create limit, the provider queue's rate) let the run's last clip go.
-   */
-  lastGenerateStartedMs?: number;
-  /** eventTime of the last downloadClip completion: the last clip is on the worker's disk. */
-  lastClipReadyMs?: number;
-  stitchScheduledMs?: number;
-  stitchStartedMs?: number;
-  stitchCompletedMs?: number;
-  doneMs?: number;
-  timeouts: number;
-  retries: number;
-  retried: string[];
-}
-
-function analyse(events: HistoryEvent[]): RunHistory {
-  const typeByScheduled = new Map<string, string>();
-  const h: RunHistory = { timeouts: 0, retries: 0, retried: [] };
-  for (const e of events) {
-    const id = String(e.eventId);
-    switch (e.eventType) {
-      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
-        const name = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
-        typeByScheduled.set(id, name);
-        if (name === 'stitchClips') h.stitchScheduledMs = timeMs(e);
-        if (name === 'generateClip') h.generateScheduledMs ??= timeMs(e);
-        break;
-      }
-      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
-        const a = e.activityTaskStartedEventAttributes;
-        const name = typeByScheduled.get(String(a?.scheduledEventId)) ?? '?';
-        if (name === 'stitchClips') h.stitchStartedMs = timeMs(e);
-        if (name === 'generateClip') h.lastGenerateStartedMs = Math.max(h.lastGenerateStartedMs ?? 0, timeMs(e) ?? 0);
-        const attempt = a?.attempt ?? 1;
-        if (attempt > 1) {
-          h.retries += attempt - 1;
-          h.retried.push(`${name}#${attempt}${a?.lastFailure?.message ? ` (${a.lastFailure.message})` : ''}`);
-        }
-        break;
-      }
-      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
-        const name = typeByScheduled.get(String(e.activityTaskCompletedEventAttributes?.scheduledEventId));
-        if (name === 'downloadClip') h.lastClipReadyMs = timeMs(e);
-        if (name === 'stitchClips') h.stitchCompletedMs = timeMs(e);
-        break;
-      }
-      case EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-        h.timeouts++;
-        break;
-      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-        h.doneMs = timeMs(e);
-        break;
-      default:
-        break;
-    }
-  }
-  return h;
-}
-
-async function historyOf(client: Client, workflowId: string): Promise<RunHistory> {
-  const history = await client.workflow.getHandle<typeof videoPipeline>(workflowId).fetchHistory();
-  return analyse(history.events ?? []);
-}
-
-// ---- Runs -----------------------------------------------------------------------------------
-
-interface RunOutcome {
-  workflowId: string;
-  ok: boolean;
-  ms: number;
-  error?: string;
-}
-
-let runCounter = 0;
-async function oneRun(client: Client, cfg: Config, label: string): Promise<RunOutcome> {
-  const n = ++runCounter;
-  const colours = ['red', 'green', 'blue', 'golden', 'silver', 'violet', 'amber', 'teal'];
-  const prompt = `load bench ${label} run ${n} (${t0.toString(36)}): a ${colours[n % colours.length]} balloon over hills number ${n}`;
-  const workflowId = `bench-load-${t0.toString(36)}-${label}-${n}`;
-  const started = Date.now();
-  try {
-    const input = inputFromFlags(prompt, { 'auto-approve': true });
-    const { handle } = await startRun(client, cfg, input, workflowId);
-    await handle.result();
-    return { workflowId, ok: true, ms: Date.now() - started };
-  } catch (err) {
-    return { workflowId, ok: false, ms: Date.now() - started, error: rootMessage(err) };
-  }
-}
-
-function rootMessage(e: unknown): string {
-  let cur: unknown = e;
-  while (cur instanceof Error && cur.cause instanceof Error) cur = cur.cause;
-  return cur instanceof Error ? cur.message : String(cur);
-}
-
-/** Nearest-rank percentile. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
-
-// ---- Provider figures from the emulator ----------------------------------------------------
-
-interface EmulatorSnapshot {
-  replicate: {
-    requests: { create: number; get: number; cancel: number; list: number; other: number };
-    faultsServed: string[];
-    predictions: { created_at: string; completed_at?: string }[];
-    webhooks?: Record<string, number>;
-  };
-}
-
-function providerFigures(before: EmulatorSnapshot, after: EmulatorSnapshot, sinceMs: number) {
-  const d = (k: 'create' | 'get' | 'cancel' | 'list') => after.replicate.requests[k] - before.replicate.requests[k];
-  const preds = after.replicate.predictions.filter((p) => Date.parse(p.created_at) >= sinceMs - 1000);
-  const edges = preds.flatMap((p) => [
-    { t: Date.parse(p.created_at), d: 1 },
-    { t: p.completed_at ? Date.parse(p.completed_at) : Date.now(), d: -1 },
-  ]);
-  edges.sort((a, b) => a.t - b.t || a.d - b.d);
-  let cur = 0;
-  let peak = 0;
-  for (const e of edges) peak = Math.max(peak, (cur += e.d));
-  const clipMinutes =
-    preds.reduce(
-      (acc, p) => acc + ((p.completed_at ? Date.parse(p.completed_at) : Date.now()) - Date.parse(p.created_at)),
-      0,
-    ) / 60_000;
-  const reads = d('get') + d('list');
-  // Most creates in any 60 s window: against the account's 600/min (the provider queue's pace).
-  const created = preds.map((p) => Date.parse(p.created_at)).sort((a, b) => a - b);
-  let createsPerMinutePeak = 0;
-  for (let i = 0, j = 0; j < created.length; j++) {
-    while (created[j]! - created[i]! >= 60_000) i++;
-    createsPerMinutePeak = Math.max(createsPerMinutePeak, j - i + 1);
-  }
-  return {
-    createsPerMinutePeak,
-    clips: Math.max(1, preds.length),
-    peak,
-    creates: d('create'),
-    gets: d('get'),
-    lists: d('list'),
-    reads,
-    cancels: d('cancel'),
-    requests: d('create') + reads + d('cancel'),
-    readsPerClipMinute: clipMinutes > 0 ? reads / clipMinutes : 0,
-    rateLimited:
-      after.replicate.faultsServed.filter((f) => f.endsWith(':rateLimited')).length -
-      before.replicate.faultsServed.filter((f) => f.endsWith(':rateLimited')).length,
-    webhooks: after.replicate.webhooks ?? {},
-  };
-}
 
 // ---- Main -----------------------------------------------------------------------------------
 
@@ -493,7 +167,7 @@ async function main(): Promise<void> {
     const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
 
     // Baseline: one run alone on the idle worker.
-    const base = await oneRun(client, cfg, 'baseline');
+    const base = await oneRun(client, cfg, t0, 'baseline');
     if (!base.ok) throw new Error(`baseline run ${base.workflowId} failed: ${base.error ?? '?'}`);
     const bh = await historyOf(client, base.workflowId);
     const tailMs = bh.lastClipReadyMs !== undefined && bh.doneMs !== undefined ? bh.doneMs - bh.lastClipReadyMs : NaN;
@@ -530,7 +204,7 @@ async function main(): Promise<void> {
     const loadStart = Date.now();
     const outcomes = await Promise.all(
       Array.from({ length: RUNS }, () =>
-        oneRun(client, cfg, 'load').then((o) => {
+        oneRun(client, cfg, t0, 'load').then((o) => {
           say(`${at()}  ${o.workflowId} ${o.ok ? 'completed' : `failed: ${o.error ?? '?'}`} in ${s(o.ms)}`);
           return o;
         }),

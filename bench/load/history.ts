@@ -1,0 +1,88 @@
+/** What a run's Temporal history says about it: phase times, activity timeouts and retries. */
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { videoPipeline } from '../../src/workflows';
+
+const EventType = temporal.api.enums.v1.EventType;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+function timeMs(e: HistoryEvent | undefined): number | undefined {
+  const t = e?.eventTime;
+  if (!t) return undefined;
+  return Number(String(t.seconds ?? 0)) * 1000 + (t.nanos ?? 0) / 1e6;
+}
+
+export interface RunHistory {
+  /** The first generateClip scheduled: the plan was approved. */
+  generateScheduledMs?: number;
+  /**
+   * The last generateClip to start: its prediction is created at once, so this is when the pacing
+   * (the account's create limit, the provider queue's rate) let the run's last clip go.
+   */
+  lastGenerateStartedMs?: number;
+  /** eventTime of the last downloadClip completion: the last clip is on the worker's disk. */
+  lastClipReadyMs?: number;
+  stitchScheduledMs?: number;
+  stitchStartedMs?: number;
+  stitchCompletedMs?: number;
+  doneMs?: number;
+  timeouts: number;
+  retries: number;
+  retried: string[];
+}
+
+export function analyse(events: HistoryEvent[]): RunHistory {
+  const typeByScheduled = new Map<string, string>();
+  const h: RunHistory = { timeouts: 0, retries: 0, retried: [] };
+  for (const e of events) {
+    const id = String(e.eventId);
+    switch (e.eventType) {
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
+        const name = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
+        typeByScheduled.set(id, name);
+        if (name === 'stitchClips') h.stitchScheduledMs = timeMs(e);
+        if (name === 'generateClip') h.generateScheduledMs ??= timeMs(e);
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
+        const a = e.activityTaskStartedEventAttributes;
+        const name = typeByScheduled.get(String(a?.scheduledEventId)) ?? '?';
+        if (name === 'stitchClips') h.stitchStartedMs = timeMs(e);
+        if (name === 'generateClip') h.lastGenerateStartedMs = Math.max(h.lastGenerateStartedMs ?? 0, timeMs(e) ?? 0);
+        const attempt = a?.attempt ?? 1;
+        if (attempt > 1) {
+          h.retries += attempt - 1;
+          h.retried.push(`${name}#${attempt}${a?.lastFailure?.message ? ` (${a.lastFailure.message})` : ''}`);
+        }
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
+        const name = typeByScheduled.get(String(e.activityTaskCompletedEventAttributes?.scheduledEventId));
+        if (name === 'downloadClip') h.lastClipReadyMs = timeMs(e);
+        if (name === 'stitchClips') h.stitchCompletedMs = timeMs(e);
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+        h.timeouts++;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+        h.doneMs = timeMs(e);
+        break;
+      default:
+        break;
+    }
+  }
+  return h;
+}
+
+export async function historyOf(client: Client, workflowId: string): Promise<RunHistory> {
+  const history = await client.workflow.getHandle<typeof videoPipeline>(workflowId).fetchHistory();
+  return analyse(history.events ?? []);
+}
+
+/** Nearest-rank percentile. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}

@@ -1,0 +1,88 @@
+/**
+ * The load bench's worker as production runs it: the compiled dist/ (built first when src/ is
+ * newer), the image's memory settings read from the Dockerfile, and a preloaded probe that records
+ * the worker's memory at its peak RSS.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../../test/helpers/processes';
+import { SAMPLE_MS, say } from './report';
+
+/** The newest modification time under `dir` (recursive), in ms. */
+function newestMtimeMs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtimeMs(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Runs `npm run build` unless dist/ is newer than every source file. The workflow bundle is the
+ * build's last step, so its time stamps the whole build; package.json and the tsconfigs count too.
+ */
+export function ensureBuilt(): void {
+  const bundle = join(ROOT, 'dist', 'workflow-bundle.js');
+  const cli = join(ROOT, 'dist', 'client', 'cli.js');
+  const sourcesMs = Math.max(
+    newestMtimeMs(join(ROOT, 'src')),
+    ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((f) => statSync(join(ROOT, f)).mtimeMs),
+  );
+  if (existsSync(bundle) && existsSync(cli) && statSync(bundle).mtimeMs >= sourcesMs) {
+    say(`dist/ is up to date (workflow bundle ${new Date(statSync(bundle).mtimeMs).toISOString()})`);
+    return;
+  }
+  say('dist/ is missing or older than src/: npm run build');
+  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`npm run build exited ${r.status ?? r.signal ?? '?'}`);
+}
+
+/** The settings of the image's `ENV` that shape the worker's memory, read from the Dockerfile. */
+export function imageMemoryEnv(): Record<string, string> {
+  const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const env: Record<string, string> = {};
+  for (const name of ['NODE_ENV', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX']) {
+    const m = new RegExp(`\\b${name}=(?:"([^"]*)"|(\\S+))`).exec(text);
+    if (m) env[name] = m[1] ?? m[2]!;
+  }
+  return env;
+}
+
+/** Preloaded into the worker: its memoryUsage() and main-isolate heap spaces at its peak RSS. */
+export const MEM_PROBE = `'use strict';
+const fs = require('node:fs');
+const v8 = require('node:v8');
+let peak = 0;
+setInterval(() => {
+  const m = process.memoryUsage();
+  if (m.rss <= peak) return;
+  peak = m.rss;
+  const spaces = {};
+  for (const s of v8.getHeapSpaceStatistics()) spaces[s.space_name] = s.space_size;
+  fs.writeFileSync(process.env.VIDFLOW_BENCH_MEM_FILE, JSON.stringify({ ...m, spaces }));
+}, ${SAMPLE_MS}).unref();
+`;
+
+interface MemAtPeak {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  spaces: Record<string, number>;
+}
+
+export function describeMemAtPeak(file: string): string {
+  let m: MemAtPeak;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as MemAtPeak;
+  } catch {
+    return 'no probe data';
+  }
+  const B = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+  const newSpace = m.spaces.new_space ?? 0;
+  const oldSpace = (m.spaces.old_space ?? 0) + (m.spaces.large_object_space ?? 0);
+  return `rss ${B(m.rss)} = main V8 heap ${B(m.heapTotal)} (used ${B(m.heapUsed)}; new space ${B(newSpace)}, old + large ${B(oldSpace)}) + buffers/external ${B(m.external)} + the rest ${B(m.rss - m.heapTotal - m.external)} (Temporal Core, workflow thread isolate, code, malloc)`;
+}
