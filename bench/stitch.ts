@@ -24,173 +24,25 @@
  * judged on wall time, as #17 states them; no-regression on the others on CPU time, which the other
  * jobs on a shared machine disturb far less.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { setPriority, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
+import { setPriority } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureFfmpeg, probe, runFfmpeg } from '../src/media/ffmpeg';
 import { DECODER_ARGS, VIDEO_ENCODER_ARGS, outputArgs, planStitch, stitchClips } from '../src/media/stitch';
 import type { StitchPlan } from '../src/media/stitch';
 import { planChainStitch } from '../src/media/stitch-chain';
-import { makeTestClip } from '../src/media/testclip';
+import { clipSets, FPS, H, SECONDS, W } from './stitch/clips';
+import { dir, exec, ffmpeg, root, rssFile, TIME_FORMAT, timed, treeFile } from './stitch/common';
+import type { Run } from './stitch/common';
+import { ensureMoviepy, MOVIEPY_SPEC, runMoviepy } from './stitch/moviepy';
+import { quality } from './stitch/quality';
+import type { Quality, Summary } from './stitch/quality';
 
 const GOALS = { vsMoviepy: 12, vsFloor: 2.2, interiorSsim: 0.98, windowSsim: 0.97, peakMb: 300 };
-const W = 1920;
-const H = 1080;
-const FPS = 24;
-const SECONDS = 5;
-const MOVIEPY_SPEC = 'moviepy==2.2.1';
-
-const root = resolve(__dirname, '..');
-const dir = join(tmpdir(), 'vidflow-bench-stitch');
-/** One line per ffmpeg run (through the wrapper): max RSS in KB, user and system CPU seconds. */
-const rssFile = join(dir, 'rss.txt');
-/** The same for a whole process tree (moviepy, the vidflow CLI), when one is measured. */
-const treeFile = join(dir, 'tree.txt');
-const TIME_FORMAT = '%M %U %S';
-
-/** The seed's recipe, moviepy 2.x names; everything else at moviepy's defaults. */
-const MOVIEPY_SCRIPT = `
-import sys
-from moviepy import VideoFileClip, concatenate_videoclips, vfx
-out, *paths = sys.argv[1:]
-clips = [VideoFileClip(p) for p in paths]
-clips = [clips[0]] + [c.with_effects([vfx.CrossFadeIn(0.5)]) for c in clips[1:]]
-final = concatenate_videoclips(clips, padding=-0.5, method="compose")
-final.write_videofile(out, fps=30, codec="libx264")
-`;
-
-function exec(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir, env: env ?? process.env });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolveRun(stderr) : reject(new Error(`${cmd} exited ${code}: ${stderr.slice(-2000)}`)),
-    );
-  });
-}
-/** ffmpeg through the RSS-recording wrapper when there is one. */
-const ffmpeg = (args: string[]) => exec(process.env.FFMPEG_PATH ?? 'ffmpeg', ['-hide_banner', '-nostdin', ...args]);
-
-async function lavfiClip(path: string, source: string, encoder: string[]): Promise<string> {
-  if (existsSync(path)) return path;
-  const tmp = `${path}.part.mp4`;
-  await exec('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', source, '-t', String(SECONDS), ...encoder, tmp]);
-  await exec('ffmpeg', ['-v', 'error', '-y', '-i', tmp, '-c', 'copy', '-movflags', '+faststart', path]);
-  await rm(tmp, { force: true });
-  return path;
-}
-
-async function clipSets(): Promise<Record<string, { inputs: string[]; about: string }>> {
-  const s = `s=${W}x${H}:r=${FPS}`;
-  // Issue #17's clips: x264 veryfast at its default crf 23 (~4.9 Mbit/s), like a provider's output.
-  const veryfast = ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p'];
-  const issue = [];
-  for (const h of [90, 180, 270]) {
-    issue.push(
-      await lavfiClip(join(dir, `issue-${h}.mp4`), `testsrc2=size=${W}x${H}:rate=${FPS},hue=h=${h}`, veryfast),
-    );
-  }
-  const flat: string[] = [];
-  for (const scene of [1, 2, 3]) {
-    const path = join(dir, `flat-${scene}.mp4`);
-    if (!existsSync(path)) await makeTestClip({ path, seconds: SECONDS, width: W, height: H, fps: FPS, scene });
-    flat.push(path);
-  }
-  // Encoded at high quality, like a provider's output: the stitch must not be judged on a bad source.
-  const hq = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', '-pix_fmt', 'yuv420p'];
-  const detailed = [
-    await lavfiClip(join(dir, 'detailed-1.mp4'), `mandelbrot=${s}:end_scale=0.05:maxiter=256`, hq),
-    await lavfiClip(join(dir, 'detailed-2.mp4'), `testsrc2=${s}:d=${SECONDS},noise=alls=10`, hq),
-    await lavfiClip(
-      join(dir, 'detailed-3.mp4'),
-      `mandelbrot=${s}:start_x=-0.743643887037151:start_y=0.131825904205330:start_scale=0.5:end_scale=0.002:maxiter=512`,
-      hq,
-    ),
-  ];
-  return {
-    issue: { inputs: issue, about: 'testsrc2 + hue 90/180/270, x264 veryfast crf 23' },
-    flat: { inputs: flat, about: 'makeTestClip: solid colour + moving box' },
-    detailed: { inputs: detailed, about: 'mandelbrot zooms + testsrc2 with grain, crf 16 (stress set)' },
-  };
-}
-
-// --- moviepy -------------------------------------------------------------------------------------
-
-/** Installs the pinned moviepy into .vidflow/moviepy once; returns its folder, or why it can't. */
-async function ensureMoviepy(): Promise<{ path: string } | { skipped: string }> {
-  const target = join(root, '.vidflow', 'moviepy');
-  const stamp = join(target, '.installed');
-  if ((await readFile(stamp, 'utf8').catch(() => '')).trim() === MOVIEPY_SPEC) return { path: target };
-  const python = ['python3', 'python'].find((p) =>
-    (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, p))),
-  );
-  if (!python) return { skipped: 'no python3 on PATH' };
-  console.log(`installing ${MOVIEPY_SPEC} from PyPI into .vidflow/moviepy (once)`);
-  try {
-    await rm(target, { recursive: true, force: true });
-    await exec(python, [
-      '-m',
-      'pip',
-      'install',
-      '--quiet',
-      '--disable-pip-version-check',
-      '--target',
-      target,
-      MOVIEPY_SPEC,
-    ]);
-    await writeFile(stamp, MOVIEPY_SPEC);
-    return { path: target };
-  } catch (err) {
-    return {
-      skipped: `pip could not install ${MOVIEPY_SPEC}: ${(err as Error).message.split('\n').slice(-3).join(' ')}`,
-    };
-  }
-}
-
-/** Its process tree's CPU seconds and largest RSS go to treeFile; ffmpeg is its own (imageio-ffmpeg's). */
-async function runMoviepy(moviepy: string, inputs: string[], output: string): Promise<void> {
-  await rm(output, { force: true });
-  await exec('/usr/bin/time', ['-o', treeFile, '-f', TIME_FORMAT, 'python3', '-c', MOVIEPY_SCRIPT, output, ...inputs], {
-    ...process.env,
-    PYTHONPATH: moviepy,
-  });
-  await writeFile(rssFile, await readFile(treeFile, 'utf8'), { flag: 'a' });
-}
 
 // --- the runs ------------------------------------------------------------------------------------
-
-interface Run {
-  seconds: number;
-  /** ffmpeg's max RSS (moviepy: its tree's largest process). */
-  peakMb: number;
-  /** CPU seconds (user + system): of the whole process tree where one was measured, else of ffmpeg. */
-  cpu: number;
-}
-
-function parseTimes(text: string): { kb: number; cpu: number }[] {
-  return text
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/).map(Number))
-    .filter((f) => f.length === 3 && f.every(Number.isFinite))
-    .map(([kb, user, sys]) => ({ kb: kb!, cpu: user! + sys! }));
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<Run> {
-  await writeFile(rssFile, '');
-  await writeFile(treeFile, '');
-  const t = process.hrtime.bigint();
-  await fn();
-  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-  const runs = parseTimes(await readFile(rssFile, 'utf8'));
-  const tree = parseTimes(await readFile(treeFile, 'utf8'));
-  const cpu = (tree.length ? tree : runs).reduce((a, r) => a + r.cpu, 0);
-  return { seconds, peakMb: Math.max(0, ...runs.map((r) => r.kb)) / 1024, cpu };
-}
 
 /** What stitchClips did before #17: probe, the whole-clip chain, the same encoder, probe the result. */
 async function stitchWithChain(inputs: string[], output: string): Promise<void> {
@@ -217,55 +69,6 @@ const floor = (inputs: string[], plan: StitchPlan) =>
     'null',
     '-',
   ]);
-
-/** Frame-weighted mean, the worst segment's mean (scene interior or window) and the worst frame. */
-interface Summary {
-  mean: number;
-  segment: number;
-  frame: number;
-}
-interface Quality {
-  interior: Summary;
-  windows: Summary;
-}
-
-/**
- * Per-frame SSIM of `output` against the windowed graph run on the sources (no encoder), in one
- * ffmpeg pass; frames are renumbered on both sides so they pair by position, not by timestamp.
- */
-async function quality(output: string, inputs: string[], plan: StitchPlan): Promise<Quality> {
-  const stats = join(dir, 'ssim.log');
-  const n = inputs.length;
-  const graph =
-    `${plan.filterComplex};${plan.hasAudio ? '[aout]anullsink;' : ''}` +
-    `[vout]settb=1/100,setpts=N[ref];[${n}:v]settb=1/100,setpts=N[out];[out][ref]ssim=stats_file=${stats}`;
-  await exec('ffmpeg', [
-    ...['-v', 'error', ...inputs.flatMap((p) => ['-i', p]), '-i', output],
-    ...['-filter_complex', graph, '-r', '100', '-f', 'null', '-'],
-  ]);
-  const values = (await readFile(stats, 'utf8'))
-    .trim()
-    .split('\n')
-    .map((line) => Number(/All:([0-9.]+)/.exec(line)?.[1]));
-  // Window i starts at the frame of offsets[i] and has K+1 frames; scene i's interior runs from
-  // the end of window i to the start of window i+1.
-  const k = Math.round(plan.fadeSeconds * plan.fpsValue);
-  const starts = plan.offsets.map((o) => Math.round(o * plan.fpsValue));
-  const interiors: number[][] = [];
-  const windows: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const from = i === 0 || k === 0 ? starts[i]! : starts[i]! + k + 1;
-    interiors.push(values.slice(from, i === n - 1 ? values.length : starts[i + 1]));
-    if (i > 0 && k > 0) windows.push(values.slice(starts[i], starts[i]! + k + 1));
-  }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
-  const summary = (segments: number[][]): Summary => ({
-    mean: mean(segments.flat()),
-    segment: Math.min(...segments.map(mean)),
-    frame: Math.min(...segments.flat()),
-  });
-  return { interior: summary(interiors), windows: summary(windows) };
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const f2 = (x: number) => x.toFixed(2);
