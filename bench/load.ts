@@ -40,6 +40,7 @@ import { freePort, pidsWithArg } from '../test/helpers/crash';
 import { startEmulatorProcess, startWorkerProcess } from '../test/helpers/processes';
 import type { EmulatorProcess, WorkerProcess } from '../test/helpers/processes';
 import { historyOf, percentile } from './load/history';
+import type { RunHistory } from './load/history';
 import { providerFigures } from './load/provider-figures';
 import { oneRun } from './load/runs';
 import type { EmulatorSnapshot } from './load/provider-figures';
@@ -268,6 +269,21 @@ async function main(): Promise<void> {
     );
     say(
       `    last create -> ready     ${s(percentile(afterCreate, 50))} / ${s(percentile(afterCreate, 95))} p50/p95 (the run's last create -> its last clip downloaded; goal L + 10 s = ${s(L + 10_000)})`,
+    );
+    // Where the time after a clip's create goes, per clip: the prediction's life (L) plus the
+    // settle (webhook or poll -> the activity completed), then its download waiting for the worker
+    // (activity slots shared with queued stitches) and running.
+    const perClip = (pick: (h: RunHistory) => number[], minus = 0) =>
+      histories
+        .flatMap(pick)
+        .map((ms) => ms - minus)
+        .sort((a, b) => a - b);
+    const p5095 = (xs: number[]) => `${s(percentile(xs, 50))} / ${s(percentile(xs, 95))}`;
+    say(
+      `      per clip: L -> settled  ${p5095(perClip((h) => h.generateMs, L))} p50/p95 (generateClip started -> completed, less L)`,
+    );
+    say(
+      `      download waits / runs ${p5095(perClip((h) => h.downloadWaitMs))} / ${p5095(perClip((h) => h.downloadRunMs))} p50/p95 (scheduled -> started / started -> completed)`,
     );
     say(
       `  stitch queue p50/p95       ${s(percentile(stitchQueue, 50))} / ${s(percentile(stitchQueue, 95))} (last clip -> done)`,

@@ -29,17 +29,25 @@ export interface RunHistory {
   timeouts: number;
   retries: number;
   retried: string[];
+  /** Per generateClip attempt that completed: started -> completed (the prediction's life, L, plus the settle). */
+  generateMs: number[];
+  /** Per downloadClip: scheduled -> started (waiting for the worker to take it) and started -> completed. */
+  downloadWaitMs: number[];
+  downloadRunMs: number[];
 }
 
 export function analyse(events: HistoryEvent[]): RunHistory {
   const typeByScheduled = new Map<string, string>();
-  const h: RunHistory = { timeouts: 0, retries: 0, retried: [] };
+  const scheduledAt = new Map<string, number>();
+  const startedAt = new Map<string, number>();
+  const h: RunHistory = { timeouts: 0, retries: 0, retried: [], generateMs: [], downloadWaitMs: [], downloadRunMs: [] };
   for (const e of events) {
     const id = String(e.eventId);
     switch (e.eventType) {
       case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
         const name = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
         typeByScheduled.set(id, name);
+        scheduledAt.set(id, timeMs(e) ?? 0);
         if (name === 'stitchClips') h.stitchScheduledMs = timeMs(e);
         if (name === 'generateClip') h.generateScheduledMs ??= timeMs(e);
         break;
@@ -47,6 +55,9 @@ export function analyse(events: HistoryEvent[]): RunHistory {
       case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
         const a = e.activityTaskStartedEventAttributes;
         const name = typeByScheduled.get(String(a?.scheduledEventId)) ?? '?';
+        startedAt.set(String(a?.scheduledEventId), timeMs(e) ?? 0);
+        if (name === 'downloadClip')
+          h.downloadWaitMs.push((timeMs(e) ?? 0) - (scheduledAt.get(String(a?.scheduledEventId)) ?? 0));
         if (name === 'stitchClips') h.stitchStartedMs = timeMs(e);
         if (name === 'generateClip') h.lastGenerateStartedMs = Math.max(h.lastGenerateStartedMs ?? 0, timeMs(e) ?? 0);
         const attempt = a?.attempt ?? 1;
@@ -57,8 +68,14 @@ export function analyse(events: HistoryEvent[]): RunHistory {
         break;
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
-        const name = typeByScheduled.get(String(e.activityTaskCompletedEventAttributes?.scheduledEventId));
-        if (name === 'downloadClip') h.lastClipReadyMs = timeMs(e);
+        const scheduled = String(e.activityTaskCompletedEventAttributes?.scheduledEventId);
+        const name = typeByScheduled.get(scheduled);
+        const ran = (timeMs(e) ?? 0) - (startedAt.get(scheduled) ?? 0);
+        if (name === 'generateClip') h.generateMs.push(ran);
+        if (name === 'downloadClip') {
+          h.lastClipReadyMs = timeMs(e);
+          h.downloadRunMs.push(ran);
+        }
         if (name === 'stitchClips') h.stitchCompletedMs = timeMs(e);
         break;
       }
