@@ -30,7 +30,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDevServer } from '../src/client/dev-server';
@@ -45,7 +45,7 @@ import { providerFigures } from './load/provider-figures';
 import { oneRun } from './load/runs';
 import type { EmulatorSnapshot } from './load/provider-figures';
 import { mb, s, SAMPLE_MS, say, verdict } from './load/report';
-import { sampleRss, vmRssKb } from './load/rss';
+import { cpuSeconds, sampleRss, vmRssKb } from './load/rss';
 import { describeMemAtPeak, ensureBuilt, imageMemoryEnv, MEM_PROBE } from './load/worker-build';
 
 const GOAL_RSS_MB = 300;
@@ -202,6 +202,19 @@ async function main(): Promise<void> {
     sampler.reset();
     say('');
     say(`${at()}  starting ${RUNS} concurrent runs`);
+    // CPU seconds by process over the load: who the machine's cores went to.
+    const cpuOf = () => {
+      const w = cpuSeconds(worker?.child.pid ?? 0);
+      const bench = process.cpuUsage();
+      return {
+        worker: w.own,
+        children: w.children,
+        server: pidsWithArg(dbFile).reduce((acc, pid) => acc + cpuSeconds(pid).own, 0),
+        emulators: cpuSeconds(emu?.child.pid ?? 0).own,
+        bench: (bench.user + bench.system) / 1e6,
+      };
+    };
+    const cpuBefore = cpuOf();
     const loadStart = Date.now();
     const outcomes = await Promise.all(
       Array.from({ length: RUNS }, () =>
@@ -212,6 +225,7 @@ async function main(): Promise<void> {
       ),
     );
     const wallMs = Date.now() - loadStart;
+    const cpuAfter = cpuOf();
     sampler.stop();
     const peaks = { ...sampler.peaks };
 
@@ -283,7 +297,21 @@ async function main(): Promise<void> {
       `      per clip: L -> settled  ${p5095(perClip((h) => h.generateMs, L))} p50/p95 (generateClip started -> completed, less L)`,
     );
     say(
+      `      settled -> download     ${p5095(perClip((h) => h.decideMs))} p50/p95 (generateClip completed -> downloadClip scheduled: the workflow's turn)`,
+    );
+    say(
+      `      workflow tasks wait / run ${p5095(perClip((h) => h.wftWaitMs))} / ${p5095(perClip((h) => h.wftRunMs))} p50/p95 (scheduled -> started / started -> completed)`,
+    );
+    say(
       `      download waits / runs ${p5095(perClip((h) => h.downloadWaitMs))} / ${p5095(perClip((h) => h.downloadRunMs))} p50/p95 (scheduled -> started / started -> completed)`,
+    );
+    const cpuUsed = Object.fromEntries(
+      Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k as keyof typeof cpuBefore]]),
+    ) as typeof cpuAfter;
+    const cpuTotal = Object.values(cpuUsed).reduce((a, b) => a + b, 0);
+    const cores = availableParallelism();
+    say(
+      `  CPU during the load        ${cpuTotal.toFixed(0)} s of ${((cores * wallMs) / 1000).toFixed(0)} (${cores} cores x wall): worker ${cpuUsed.worker.toFixed(0)}, its ffmpeg/ffprobe ${cpuUsed.children.toFixed(0)}, Temporal dev server ${cpuUsed.server.toFixed(0)}, emulators ${cpuUsed.emulators.toFixed(0)}, bench ${cpuUsed.bench.toFixed(0)}`,
     );
     say(
       `  stitch queue p50/p95       ${s(percentile(stitchQueue, 50))} / ${s(percentile(stitchQueue, 95))} (last clip -> done)`,

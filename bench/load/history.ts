@@ -34,13 +34,31 @@ export interface RunHistory {
   /** Per downloadClip: scheduled -> started (waiting for the worker to take it) and started -> completed. */
   downloadWaitMs: number[];
   downloadRunMs: number[];
+  /** Per downloadClip: the last generateClip completed before it -> it scheduled (the workflow's turn). */
+  decideMs: number[];
+  /** Per workflow task: scheduled -> started (waiting for the worker) and started -> completed (its work). */
+  wftWaitMs: number[];
+  wftRunMs: number[];
 }
 
 export function analyse(events: HistoryEvent[]): RunHistory {
   const typeByScheduled = new Map<string, string>();
   const scheduledAt = new Map<string, number>();
   const startedAt = new Map<string, number>();
-  const h: RunHistory = { timeouts: 0, retries: 0, retried: [], generateMs: [], downloadWaitMs: [], downloadRunMs: [] };
+  const h: RunHistory = {
+    timeouts: 0,
+    retries: 0,
+    retried: [],
+    generateMs: [],
+    downloadWaitMs: [],
+    downloadRunMs: [],
+    decideMs: [],
+    wftWaitMs: [],
+    wftRunMs: [],
+  };
+  let wftScheduledMs = 0;
+  let wftStartedMs = 0;
+  let lastGenerateDoneMs: number | undefined;
   for (const e of events) {
     const id = String(e.eventId);
     switch (e.eventType) {
@@ -50,6 +68,8 @@ export function analyse(events: HistoryEvent[]): RunHistory {
         scheduledAt.set(id, timeMs(e) ?? 0);
         if (name === 'stitchClips') h.stitchScheduledMs = timeMs(e);
         if (name === 'generateClip') h.generateScheduledMs ??= timeMs(e);
+        if (name === 'downloadClip' && lastGenerateDoneMs !== undefined)
+          h.decideMs.push((timeMs(e) ?? 0) - lastGenerateDoneMs);
         break;
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
@@ -71,7 +91,10 @@ export function analyse(events: HistoryEvent[]): RunHistory {
         const scheduled = String(e.activityTaskCompletedEventAttributes?.scheduledEventId);
         const name = typeByScheduled.get(scheduled);
         const ran = (timeMs(e) ?? 0) - (startedAt.get(scheduled) ?? 0);
-        if (name === 'generateClip') h.generateMs.push(ran);
+        if (name === 'generateClip') {
+          h.generateMs.push(ran);
+          lastGenerateDoneMs = timeMs(e);
+        }
         if (name === 'downloadClip') {
           h.lastClipReadyMs = timeMs(e);
           h.downloadRunMs.push(ran);
@@ -79,6 +102,16 @@ export function analyse(events: HistoryEvent[]): RunHistory {
         if (name === 'stitchClips') h.stitchCompletedMs = timeMs(e);
         break;
       }
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+        wftScheduledMs = timeMs(e) ?? 0;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        wftStartedMs = timeMs(e) ?? 0;
+        h.wftWaitMs.push(wftStartedMs - wftScheduledMs);
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        h.wftRunMs.push((timeMs(e) ?? 0) - wftStartedMs);
+        break;
       case EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
         h.timeouts++;
         break;

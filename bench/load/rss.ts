@@ -70,3 +70,20 @@ export function sampleRss(pid: number): { peaks: RssPeaks; reset(): void; stop()
     stop: () => clearInterval(timer),
   };
 }
+
+/** CPU seconds of `pid` itself and of its children it has waited for (ffmpeg, ffprobe), from /proc. */
+export function cpuSeconds(pid: number): { own: number; children: number } {
+  try {
+    // Fields after the command name (which may hold spaces, so split after its ')').
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    // utime, stime, cutime, cstime are fields 14-17 of stat; f starts at field 3.
+    const tick = 100; // USER_HZ on Linux
+    return { own: (f[11]! + f[12]!) / tick, children: (f[13]! + f[14]!) / tick };
+  } catch {
+    return { own: 0, children: 0 };
+  }
+}
