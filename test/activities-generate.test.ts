@@ -1,71 +1,20 @@
 /**
  * generateClip against the Replicate emulator with the real `replicate` client and our fetch
  * wrapper: the lifecycle, resuming and adopting instead of paying twice, the failure catalogue,
- * 429s waited out without a tight loop, cancellation that cancels at Replicate only when the run asked for it,
- * and the per-worker cap on concurrent generations.
+ * and errors on create (429s waited out without a tight loop, 402, 503, a dropped answer).
+ * Outages while polling and cancellation: activities-generate-polling; the per-worker cap:
+ * activities-generate-cap.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CancelledFailure } from '@temporalio/activity';
-import type { Info } from '@temporalio/activity';
-import { createGenerateActivities, MAX_MODEL_ATTEMPTS, PROVIDER_ERROR_BUDGET_MS } from '../src/activities/generate';
-import type { GenerateDeps } from '../src/activities/generate';
-import { fromReplicateError } from '../src/providers/errors';
+import { MAX_MODEL_ATTEMPTS } from '../src/activities/generate';
 import { KLING_MODEL } from '../src/emulators';
-import type { PredictionJson } from '../src/emulators';
-import type { GenerateClipInput, GenerateClipResult } from '../src/shared/schemas';
-import { REPLICATE_TOKEN, harness, useEmulators, waitUntil } from './helpers/activity-env';
-import type { Harness } from './helpers/activity-env';
+import { fromReplicateError } from '../src/providers/errors';
+import { REPLICATE_TOKEN, harness } from './helpers/activity-env';
 import { expectFailure } from './helpers/failures';
+import { INPUT, KLING_INPUT, lastHeartbeat, useGenerateKit } from './helpers/generate-kit';
 
-const emu = useEmulators({
-  eachTest: { replicate: { startingMs: 50, processingMs: 250, clipWidth: 320, clipHeight: 180 } },
-});
-
-const INPUT: GenerateClipInput = {
-  workflowId: 'gen-test',
-  sceneIndex: 1,
-  sceneCount: 3,
-  prompt: 'A red kite over green hills at noon, slow dolly-in',
-  model: 'kling-v2.5-turbo-pro',
-  seconds: 5,
-  aspectRatio: '16:9',
-};
-/** What Kling receives for INPUT: its real field names. */
-const KLING_INPUT = { prompt: INPUT.prompt, duration: 5, aspect_ratio: '16:9' };
-
-/** The activity as a plain function (as the worker calls it), with fast polling. */
-function activities(deps: Partial<GenerateDeps> = {}, token = REPLICATE_TOKEN) {
-  const acts = createGenerateActivities({
-    replicate: emu.replicate(token),
-    pollIntervalMs: 20,
-    maxPollIntervalMs: 40,
-    ...deps,
-  });
-  return { generateClip: (input: GenerateClipInput) => acts.generateClip(input) };
-}
-
-function generate(
-  input: GenerateClipInput = INPUT,
-  info: Partial<Info> = {},
-  deps: Partial<GenerateDeps> = {},
-): { h: Harness; result: Promise<GenerateClipResult> } {
-  const h = harness(info);
-  const { generateClip } = activities(deps);
-  return { h, result: h.run(generateClip, input) };
-}
-
-const rep = () => emu.state.replicate;
-const only = (): PredictionJson => {
-  const ps = rep().predictions;
-  assert.equal(ps.length, 1, 'exactly one prediction exists');
-  return ps[0]!;
-};
-/** A prediction made straight at the emulator, as a crashed attempt would have left it. */
-const createDirect = (input: Record<string, unknown> = KLING_INPUT) =>
-  emu.replicate().predictions.create({ model: KLING_MODEL, input });
-
-const lastHeartbeat = (h: Harness): unknown => h.heartbeats.at(-1);
+const { emu, activities, generate, rep, only, createDirect } = useGenerateKit();
 
 test('lifecycle: creates one prediction with Kling fields and Cancel-After, heartbeats its id before polling', async () => {
   let getsWhenIdRecorded: number | undefined;
@@ -255,91 +204,6 @@ test('503 on create: ProviderUnavailable, retryable, one request and no predicti
   assert.equal(rep().predictionsCreated, 0);
 });
 
-// ---- provider errors while polling: ridden out, attempts are for crashes ------------------------
-
-/** A Replicate outage of `ms` on `routes`, starting now. */
-const outage = (
-  ms: number,
-  routes: ('get' | 'list')[] = ['get'],
-  fault: 'unavailable' | 'serverError' | 'rateLimited' | 'drop' = 'unavailable',
-) => emu.configure({ replicate: { outageUntil: Date.now() + ms, outageRoutes: routes, outageFault: fault } });
-const faults = (what: string) => rep().faultsServed.filter((f) => f === what).length;
-
-test('a 3 s outage of 503s while polling: the attempt rides it out, one prediction, no failure', async () => {
-  emu.configure({ replicate: { processingMs: 600, retryAfterSeconds: 0 } });
-  const { h, result } = generate(INPUT, {}, { maxErrorBackoffMs: 200 });
-  await waitUntil(() => rep().predictionsCreated === 1, 2000, 'the create');
-  outage(3000);
-  const started = Date.now();
-  const r = await result;
-  assert.ok(Date.now() - started >= 2900, 'it succeeded only after the outage');
-  assert.equal(r.predictionId, only().id);
-  assert.equal(rep().predictionsCreated, 1);
-  assert.ok(faults('get:unavailable') >= 5, `rode out ${faults('get:unavailable')} errors`);
-  assert.ok(h.messages().some((m) => /answered again after \d+ errors/.test(m)));
-  const waitingBeats = h.heartbeats.filter((d) => (d as { predictionId?: string }).predictionId === r.predictionId);
-  assert.ok(waitingBeats.length >= 5, 'heartbeated with the id while waiting');
-});
-
-test('network drops and 500s while polling are ridden out too', async () => {
-  emu.configure({ replicate: { processingMs: 2000 } });
-  const { result } = generate(INPUT, {}, { maxErrorBackoffMs: 100 });
-  await waitUntil(() => rep().predictionsCreated === 1, 2000, 'the create');
-  outage(600, ['get'], 'drop');
-  await new Promise((r) => setTimeout(r, 650));
-  outage(600, ['get'], 'serverError');
-  await result;
-  assert.ok(faults('get:drop') >= 1 && faults('get:serverError') >= 1, rep().faultsServed.join(','));
-  assert.equal(rep().predictionsCreated, 1);
-});
-
-test('429 while polling: the attempt waits the Retry-After and polls on; no failure, no tight loop', async () => {
-  emu.configure({ replicate: { processingMs: 300, retryAfterSeconds: 1 } });
-  const { result } = generate();
-  await waitUntil(() => rep().predictionsCreated === 1, 2000, 'the create');
-  outage(2500, ['get'], 'rateLimited');
-  const r = await result;
-  assert.equal(r.predictionId, only().id);
-  const limited = faults('get:rateLimited');
-  assert.ok(limited >= 2 && limited <= 4, `${limited} throttled polls in 2.5 s with Retry-After: 1`);
-});
-
-test('an outage longer than the budget fails the attempt (retryable, id kept); the retry resumes the prediction', async () => {
-  emu.configure({ replicate: { processingMs: 300, retryAfterSeconds: 0 } });
-  const first = generate(INPUT, {}, { providerErrorBudgetMs: 500, maxErrorBackoffMs: 100 });
-  await waitUntil(() => rep().predictionsCreated === 1, 2000, 'the create');
-  outage(1500);
-  const err = await expectFailure(first.result, 'ProviderUnavailable');
-  assert.equal(err.nonRetryable, false);
-  assert.match(err.message, /kept failing for \d+ s/);
-  const details = lastHeartbeat(first.h) as { predictionId?: string };
-  assert.equal(details.predictionId, only().id);
-  await new Promise((r) => setTimeout(r, 1100));
-  const r = await generate(INPUT, { attempt: 2, heartbeatDetails: details }).result;
-  assert.equal(r.predictionId, details.predictionId);
-  assert.equal(rep().predictionsCreated, 1);
-});
-
-test('a 401 while polling is not ridden out: ProviderAuth at once', async () => {
-  emu.configure({ replicate: { processingMs: 2000 } });
-  const { result } = generate();
-  await waitUntil(() => rep().predictionsCreated === 1, 2000, 'the create');
-  emu.configure({ replicate: { nextGet: ['unauthorized'] } });
-  await expectFailure(result, 'ProviderAuth');
-});
-
-test('a list outage while a retry searches for its prediction is ridden out too', async () => {
-  emu.configure({ replicate: { retryAfterSeconds: 0 } });
-  outage(1000, ['list']);
-  const r = await generate(INPUT, { attempt: 2 }, { maxErrorBackoffMs: 100 }).result;
-  assert.ok(faults('list:unavailable') >= 2);
-  assert.equal(r.predictionId, only().id);
-});
-
-test('the default budget rides out a 2-minute outage and ends within 15 minutes', () => {
-  assert.ok(PROVIDER_ERROR_BUDGET_MS >= 2 * 60_000 && PROVIDER_ERROR_BUDGET_MS <= 15 * 60_000);
-});
-
 test('drop on create (prediction made, answer lost): retryable failure, one prediction; the retry adopts it', async () => {
   emu.configure({ replicate: { nextCreate: ['drop'] } });
   const first = generate();
@@ -354,156 +218,4 @@ test('drop on create (prediction made, answer lost): retryable failure, one pred
   const r = await retry.result;
   assert.equal(r.predictionId, only().id, 'adopted, no second prediction');
   assert.equal(rep().requests.create, 1);
-});
-
-async function startLongGeneration(): Promise<{ h: Harness; result: Promise<GenerateClipResult>; id: string }> {
-  emu.configure({ replicate: { processingMs: 20_000 } });
-  const { h, result } = generate();
-  result.catch(() => undefined); // checked by the caller
-  await waitUntil(() => h.heartbeats.some((d) => (d as { predictionId?: string }).predictionId), 3000, 'the id');
-  return { h, result, id: only().id };
-}
-
-test('cancellation requested by the run: the prediction is cancelled at Replicate within a second', async () => {
-  const { h, result, id } = await startLongGeneration();
-  const cancelledAt = Date.now();
-  h.cancel('CANCELLED', { cancelRequested: true });
-  await assert.rejects(result, (err: unknown) => err instanceof CancelledFailure);
-  await waitUntil(() => rep().predictions[0]?.status === 'canceled', 1000, 'the prediction to be canceled');
-  assert.ok(Date.now() - cancelledAt < 1000);
-  assert.equal(rep().cancels, 1);
-  assert.equal(only().id, id);
-});
-
-test('cancellation requested while the create is in flight: the prediction it made is found and cancelled', async () => {
-  emu.configure({ replicate: { latencyMs: 300, processingMs: 20_000 } });
-  const { h, result } = generate(INPUT, {}, { lateCreateGraceMs: 2000 });
-  result.catch(() => undefined); // checked below
-  await waitUntil(() => rep().requests.create === 1, 2000, 'the create request');
-  h.cancel('CANCELLED', { cancelRequested: true });
-  await assert.rejects(result);
-  assert.equal(rep().predictionsCreated, 1, 'the aborted create still made one');
-  assert.equal(only().status, 'canceled');
-  assert.ok(h.messages().some((m) => m.includes('cancelled while it was being created')));
-});
-
-test('worker shutdown while the create is in flight: the prediction is left for the retry to adopt', async () => {
-  emu.configure({ replicate: { latencyMs: 300, processingMs: 20_000 } });
-  const { h, result } = generate(INPUT, {}, { lateCreateGraceMs: 2000 });
-  result.catch(() => undefined); // checked below
-  await waitUntil(() => rep().requests.create === 1, 2000, 'the create request');
-  h.cancel('WORKER_SHUTDOWN', { workerShutdown: true });
-  await assert.rejects(result);
-  await new Promise((r) => setTimeout(r, 400));
-  assert.equal(rep().cancels, 0);
-  emu.configure({ replicate: { latencyMs: 0 } });
-  const retry = generate(INPUT, { attempt: 2, heartbeatDetails: lastHeartbeat(h) });
-  retry.result.catch(() => undefined);
-  await waitUntil(() => retry.h.messages().some((m) => m.includes('adopted prediction')), 2000, 'adoption');
-  retry.h.cancel('WORKER_SHUTDOWN', { workerShutdown: true });
-  await assert.rejects(retry.result);
-  assert.equal(rep().predictionsCreated, 1);
-});
-
-test('cancellation by a worker shutdown: the prediction lives on for the next attempt', async () => {
-  const { h, result } = await startLongGeneration();
-  h.cancel('WORKER_SHUTDOWN', { workerShutdown: true });
-  await assert.rejects(result, (err: unknown) => err instanceof CancelledFailure);
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(rep().cancels, 0);
-  assert.ok(['starting', 'processing'].includes(only().status));
-  assert.ok(h.messages().some((m) => m.includes('lives on for the next attempt')));
-});
-
-test('cancellation by a timeout: the prediction lives on too', async () => {
-  const { h, result } = await startLongGeneration();
-  h.cancel('TIMED_OUT', { timedOut: true });
-  await assert.rejects(result);
-  await new Promise((r) => setTimeout(r, 200));
-  assert.equal(rep().cancels, 0);
-});
-
-// ---- the per-worker cap -------------------------------------------------------------------------
-
-test('cap 1: a second generation waits (heartbeating, logging) and creates only after the first finished', async () => {
-  emu.configure({ replicate: { processingMs: 400 } });
-  const { generateClip } = activities({ maxConcurrentGenerations: 1 });
-  const h1 = harness();
-  const h2 = harness({ heartbeatDetails: undefined });
-  const p1 = h1.run(generateClip, INPUT);
-  let firstDoneAt = 0;
-  void p1.then(() => (firstDoneAt = Date.now()));
-  await waitUntil(() => rep().predictionsCreated === 1, 3000, 'the first create');
-  const p2 = h2.run(generateClip, { ...INPUT, sceneIndex: 2, prompt: 'A blue boat on a calm lake' });
-  const [r1, r2] = await Promise.all([p1, p2]);
-
-  assert.notEqual(r1.predictionId, r2.predictionId);
-  const second = rep().predictions.find((p) => p.id === r2.predictionId)!;
-  assert.ok(Date.parse(second.created_at) >= firstDoneAt - 5, 'created after the first one finished');
-  assert.ok(h2.messages().some((m) => m === 'scene 2/3: waiting for a generation slot (1 in use)'));
-  const waitingBeats = h2.heartbeats.filter((d) => d === undefined).length;
-  assert.ok(waitingBeats >= 3, `heartbeated while waiting (${waitingBeats})`);
-  assert.ok(!h1.messages().some((m) => m.includes('waiting for a generation slot')));
-});
-
-test('an unusable cap (NaN from a bad setting) falls back to the default instead of no limit', async () => {
-  emu.configure({ replicate: { processingMs: 400 } });
-  const { generateClip } = activities({ maxConcurrentGenerations: Number('eight') });
-  const hs = Array.from({ length: 9 }, () => harness());
-  const runs = hs.map((h, i) => h.run(generateClip, { ...INPUT, sceneIndex: i + 1, prompt: `prompt ${i}` }));
-  await waitUntil(() => rep().predictionsCreated === 8, 3000, 'eight creates');
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(rep().predictionsCreated, 8, 'the ninth waits');
-  await Promise.all(runs);
-});
-
-test('cap 2: two run at once, the third waits', async () => {
-  emu.configure({ replicate: { processingMs: 400 } });
-  const { generateClip } = activities({ maxConcurrentGenerations: 2 });
-  const hs = [harness(), harness(), harness()];
-  const runs = hs.map((h, i) => h.run(generateClip, { ...INPUT, sceneIndex: i + 1, prompt: `scene number ${i}` }));
-  await waitUntil(() => rep().predictionsCreated === 2, 3000, 'two creates');
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(rep().predictionsCreated, 2, 'the third is held back');
-  await Promise.all(runs);
-  assert.equal(rep().predictionsCreated, 3);
-  assert.ok(hs[2]!.messages().some((m) => m.includes('waiting for a generation slot (2 in use)')));
-});
-
-test('cap: a waiting resume keeps the previous heartbeat, so a crash while waiting still resumes', async () => {
-  emu.configure({ replicate: { processingMs: 400 } });
-  const existing = await createDirect({ ...KLING_INPUT, prompt: 'resumed scene' });
-  const { generateClip } = activities({ maxConcurrentGenerations: 1 });
-  const h1 = harness();
-  const p1 = h1.run(generateClip, INPUT);
-  await waitUntil(() => rep().predictionsCreated === 2, 3000, 'the first create');
-  const details = { predictionId: existing.id, status: 'processing' };
-  const h2 = harness({ attempt: 2, heartbeatDetails: details });
-  const p2 = h2.run(generateClip, { ...INPUT, prompt: 'resumed scene' });
-  await waitUntil(() => h2.heartbeats.length >= 2, 3000, 'waiting heartbeats');
-  assert.deepEqual(h2.heartbeats[0], details);
-  const [, r2] = await Promise.all([p1, p2]);
-  assert.equal(r2.predictionId, existing.id);
-  assert.equal(rep().predictionsCreated, 2);
-});
-
-test('cap: a failure releases the slot; a cancelled waiter gives up its place', async () => {
-  emu.configure({ replicate: { processingMs: 300, nextOutcome: ['flagged'] } });
-  const { generateClip } = activities({ maxConcurrentGenerations: 1 });
-  const h1 = harness();
-  const h2 = harness();
-  const h3 = harness();
-  const p1 = h1.run(generateClip, INPUT);
-  p1.catch(() => undefined); // checked below
-  await waitUntil(() => rep().predictionsCreated === 1, 3000, 'the first create');
-  const p2 = h2.run(generateClip, { ...INPUT, prompt: 'two' });
-  p2.catch(() => undefined); // checked below
-  const p3 = h3.run(generateClip, { ...INPUT, prompt: 'three' });
-  await waitUntil(() => h2.messages().some((m) => m.includes('waiting for a generation slot')), 2000, 'h2 waiting');
-  h2.cancel('CANCELLED', { cancelRequested: true });
-  await assert.rejects(p2, (err: unknown) => err instanceof CancelledFailure);
-  await expectFailure(p1, 'ContentFlagged');
-  const r3 = await p3;
-  assert.equal(rep().predictionsCreated, 2, 'the cancelled waiter never created one');
-  assert.equal(rep().predictions[1]!.id, r3.predictionId);
 });
