@@ -1,6 +1,6 @@
 /**
  * A cancelled run leaves no prediction running, wherever its generate activities are: polling
- * (covered in activities-generate.test.ts), waiting for a generation slot, or nowhere at all (in a
+ * (covered in activities-generate-polling.test.ts), waiting for a generation slot, or nowhere at all (in a
  * retry backoff, or on a dead worker), where only `cancelPredictions` reaches Replicate. Real
  * activities in MockActivityEnvironment against the Replicate emulator, counting its cancels.
  */
