@@ -4,12 +4,13 @@
  * to Replicate's Files API when a scene needs its first and last frame. The review around them is
  * in ./storyboard.
  */
-import { CancellationScope, isCancellation, log } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, patched } from '@temporalio/workflow';
 import { failure } from '../shared/failures';
 import type { KeyframeState } from '../shared/schemas';
 import { failureTypeOf, homeWasLost, messageOf, tagged } from './activity-failures';
 import { generateKeyframe, generationQueue } from './activity-options';
 import { homeWorker, leaveHome } from './home-worker';
+import { PATCH_KEYFRAME_UPLOAD_REFRESH } from './patches';
 import { predecessors } from './predecessors';
 import type { Home, PipelineRun } from './run-state';
 
@@ -145,12 +146,26 @@ export async function sceneFrames(
   return { startImage, endImage };
 }
 
+/**
+ * How long an upload is handed to new generations. Replicate deletes uploaded files about 24 h after
+ * upload; half of that leaves room for a generation that queues at Replicate before it reads its
+ * frames. Uploading again is free (the Files API costs nothing), so erring early costs one upload.
+ */
+export const KEYFRAME_UPLOAD_REUSE_MS = 12 * 60 * 60 * 1000;
+
 function uploaded(run: PipelineRun, k: number): Promise<string> {
   const kf = run.status.keyframes![k - 1]!;
   const cached = run.keyframeUploads.get(k);
-  if (cached && cached.attempts === kf.attempts) return cached.url;
+  // The workflow's clock (new Date() is the workflow task's time): replays see the same age.
+  // patched() is asked only for an old upload, so runs that never meet one carry no marker.
+  const stale = (at: number) =>
+    new Date().getTime() - at > KEYFRAME_UPLOAD_REUSE_MS && patched(PATCH_KEYFRAME_UPLOAD_REFRESH);
+  if (cached && cached.attempts === kf.attempts && !stale(cached.at)) return cached.url;
+  if (cached && cached.attempts === kf.attempts) {
+    log.info(`keyframe ${kf.index}/${run.keyframeCount}: its upload is over 12 h old; uploading it again`);
+  }
   const url = upload(run, kf);
-  run.keyframeUploads.set(k, { attempts: kf.attempts, url });
+  run.keyframeUploads.set(k, { attempts: kf.attempts, at: new Date().getTime(), url });
   // A failed upload is not cached: the next scene (or a retry of the run) uploads again.
   url.catch(() => {
     if (run.keyframeUploads.get(k)?.url === url) run.keyframeUploads.delete(k);

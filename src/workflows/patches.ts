@@ -27,3 +27,10 @@ export const PATCH_CANCEL_PREDICTIONS = 'cancel-predictions';
  * workers poll with Temporal's task-queue rate limit (before, on the shared queue, unpaced).
  */
 export const PATCH_PROVIDER_QUEUE = 'provider-queue';
+/**
+ * A keyframe's Files API upload is reused by later scenes and redos only while it is younger than
+ * KEYFRAME_UPLOAD_REUSE_MS: Replicate deletes uploaded files about a day after upload, and a scene
+ * redone late in the result review would otherwise hand the model an expired URL. Adds an
+ * uploadKeyframe call on that path only.
+ */
+export const PATCH_KEYFRAME_UPLOAD_REFRESH = 'keyframe-upload-refresh';

@@ -57,8 +57,11 @@ export class PipelineRun {
   storyboardApproved = false;
   readonly keyframeRedoQueue: RedoKeyframeArgs[] = [];
   keyframeRedos = 0;
-  /** Each keyframe's Files API upload, per its generation (attempts): scenes sharing a keyframe share one upload. */
-  readonly keyframeUploads = new Map<number, { attempts: number; url: Promise<string> }>();
+  /**
+   * Each keyframe's Files API upload, per its generation (attempts) and when it started (workflow
+   * time): scenes sharing a keyframe share one upload while it is fresh.
+   */
+  readonly keyframeUploads = new Map<number, { attempts: number; at: number; url: Promise<string> }>();
 
   // The clips (./scene-production).
   readonly clips = new Map<number, ClipFile>();
