@@ -17,6 +17,8 @@ export interface StitchDeps {
   outputDir: string;
   /** Stitches this worker runs at once; more wait (heartbeating) for a slot. */
   maxConcurrentStitches?: number;
+  /** How often a running stitch heartbeats when ffmpeg reports no progress (default 5 s). */
+  quietBeatMs?: number;
 }
 
 const MB = 1024 * 1024;
@@ -91,6 +93,12 @@ export function createStitchActivities(deps: StitchDeps) {
       ctx.log.warn(msg);
       throw failure('ClipsMissing', msg, { details: [{ scenes: missing }] });
     }
+    // Progress alone is not enough: ffmpeg runs at nice 10, and on a saturated worker (a hundred
+    // runs' downloads and probes at normal priority) it may print no progress line for a long
+    // while. The heartbeat says the worker is alive, so beat on a timer too, or a healthy stitch
+    // can time out and run again (a stitch was retried after a heartbeat timeout in one of eight
+    // 100-run benches).
+    const quiet = setInterval(() => ctx.heartbeat({ percent: Math.max(0, lastPercent) }), deps.quietBeatMs ?? 5000);
     try {
       const result = await stitchClips({
         inputs: input.clips,
@@ -113,6 +121,8 @@ export function createStitchActivities(deps: StitchDeps) {
         ctx.log.info(`stitch: failed: ${(err as Error).message}`);
       }
       throw toFailure(err);
+    } finally {
+      clearInterval(quiet);
     }
   }
 }
