@@ -11,17 +11,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Info } from '@temporalio/activity';
-import { createGenerateActivities } from '../src/activities/generate';
-import type { GenerateDeps } from '../src/activities/generate';
 import { EnvSchema } from '../src/config';
 import type { PredictionJson } from '../src/emulators';
-import type { GenerateClipInput, GenerateClipResult } from '../src/shared/schemas';
-import { harness, useEmulators, waitUntil } from './helpers/activity-env';
-import type { Harness } from './helpers/activity-env';
+import type { GenerateClipInput } from '../src/shared/schemas';
+import { waitUntil } from './helpers/activity-env';
+import { useGenerateKit } from './helpers/generate-kit';
 
-const emu = useEmulators({
-  eachTest: { replicate: { startingMs: 50, processingMs: 250, clipWidth: 320, clipHeight: 180 } },
-});
+const { emu, generate, rep } = useGenerateKit();
 
 /** When the runs of these tests "started": the search for a run's predictions begins here. */
 const RUN_STARTED_AT = new Date(Date.now() - 60_000).toISOString();
@@ -37,22 +33,6 @@ const INPUT: GenerateClipInput = {
   runStartedAt: RUN_STARTED_AT,
 };
 
-function generate(
-  input: GenerateClipInput = INPUT,
-  info: Partial<Info> = {},
-  deps: Partial<GenerateDeps> = {},
-): { h: Harness; result: Promise<GenerateClipResult> } {
-  const h = harness(info);
-  const acts = createGenerateActivities({
-    replicate: emu.replicate(),
-    pollIntervalMs: 20,
-    maxPollIntervalMs: 40,
-    ...deps,
-  });
-  return { h, result: h.run((i: GenerateClipInput) => acts.generateClip(i), input) };
-}
-
-const rep = () => emu.state.replicate;
 const byId = (id: string): PredictionJson => {
   const p = rep().predictions.find((x) => x.id === id);
   assert.ok(p, `prediction ${id} exists`);

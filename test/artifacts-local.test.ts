@@ -2,12 +2,11 @@
  * The local folder store (publish, download, file URIs from another host) and
  * `vidflow result --download` (downloadResult) on top of it.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { outputVideoPath, safeStem } from '../src/support/paths';
 import { createLocalStore, fileUri } from '../src/artifacts/local-store';
@@ -15,18 +14,13 @@ import { createArtifactStore } from '../src/artifacts/store';
 import { downloadResult } from '../src/client/download-result';
 import { CliError } from '../src/client/errors';
 import { TEST_AWS_ENV } from './helpers/s3-server';
-import { configIn, expectArtifactError, SIZE, writeStitched } from './helpers/artifact-kit';
+import { configIn, expectArtifactError, SIZE, useArtifactFixture, writeStitched } from './helpers/artifact-kit';
 
 let dir: string;
 let video: Buffer;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'vidflow-artifacts-'));
-  // Random bytes: a byte-identical round trip then means something (a stitched video is not needed).
-  video = randomBytes(SIZE);
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
+useArtifactFixture((d, v) => {
+  dir = d;
+  video = v;
 });
 
 const stitched = (outputDir: string, workflowId: string, bytes: Buffer = video) =>

@@ -5,12 +5,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createPublishActivities } from '../src/activities/publish';
@@ -25,18 +24,13 @@ import { expectFailure } from './helpers/failures';
 import { freePort } from './helpers/crash';
 import { s3SkipReason, startS3Server, TEST_AWS_ENV } from './helpers/s3-server';
 import type { S3Server } from './helpers/s3-server';
-import { configIn, expectArtifactError, SIZE, writeStitched } from './helpers/artifact-kit';
+import { configIn, expectArtifactError, SIZE, useArtifactFixture, writeStitched } from './helpers/artifact-kit';
 
 let dir: string;
 let video: Buffer;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'vidflow-artifacts-'));
-  // Random bytes: a byte-identical round trip then means something (a stitched video is not needed).
-  video = randomBytes(SIZE);
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
+useArtifactFixture((d, v) => {
+  dir = d;
+  video = v;
 });
 
 const stitched = (outputDir: string, workflowId: string, bytes: Buffer = video) =>

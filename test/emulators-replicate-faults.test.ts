@@ -2,11 +2,10 @@
  * The Replicate emulator's faults against the real `replicate` client (outcomes, expired outputs,
  * broken downloads, dropped connections, webhooks, delays, skew, outages), and the control API.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import OpenAI from 'openai';
@@ -22,16 +21,14 @@ import {
   terminal,
   useEmulatorClients,
 } from './helpers/emulator-clients';
+import { useTempDir } from './helpers/temp-dir';
 import { durationOf } from './helpers/video';
 
 const clients = useEmulatorClients();
 const { emu, replicate } = clients;
 let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'vidflow-emulators-test-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
+useTempDir('vidflow-emulators-test-', (d) => {
+  dir = d;
 });
 async function ffprobeDuration(file: string): Promise<number> {
   return durationOf(file);

@@ -2,11 +2,10 @@
  * The Replicate emulator against the real `replicate` client: a prediction's life and its real MP4,
  * waits and lists, auth, rate limits, input validation, cancel and Cancel-After.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseProgressFromLogs } from 'replicate';
@@ -23,6 +22,7 @@ import {
   terminal,
   useEmulatorClients,
 } from './helpers/emulator-clients';
+import { useTempDir } from './helpers/temp-dir';
 import { durationOf, frameColor } from './helpers/video';
 
 const run = promisify(execFile);
@@ -30,11 +30,8 @@ const run = promisify(execFile);
 const clients = useEmulatorClients();
 const { emu, replicate } = clients;
 let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'vidflow-emulators-test-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
+useTempDir('vidflow-emulators-test-', (d) => {
+  dir = d;
 });
 async function ffprobeDuration(file: string): Promise<number> {
   return durationOf(file);

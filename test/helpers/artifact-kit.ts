@@ -3,15 +3,22 @@
  * stitcher would have put it, and how to check an ArtifactError's kind and message.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactError } from '../../src/artifacts/store';
 import type { ArtifactErrorKind } from '../../src/artifacts/store';
 import { EnvSchema } from '../../src/config';
 import { outputVideoPath } from '../../src/support/paths';
+import { useTempDir } from './temp-dir';
 
 /** Over 3 MB and not a multiple of any part size: a multipart upload has a short last part. */
 export const SIZE = 3 * 1024 * 1024 + 12_345;
+
+/** A folder for the file's tests and a test video of SIZE random bytes (a byte-identical round trip then means something). */
+export function useArtifactFixture(ready: (dir: string, video: Buffer) => void): void {
+  useTempDir('vidflow-artifacts-', (dir) => ready(dir, randomBytes(SIZE)));
+}
 
 /** Writes `bytes` where the stitcher would have put the video of `workflowId`. */
 export async function writeStitched(outputDir: string, workflowId: string, bytes: Buffer): Promise<string> {
