@@ -15,7 +15,6 @@
  * DownloadRefused that names the reason and only the redacted URL (signed URLs carry tokens).
  */
 import { Context } from '@temporalio/activity';
-import { createWriteStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -27,6 +26,7 @@ import { failure } from '../shared/failures';
 import type { ClipFile, DownloadClipInput, DownloadHeartbeat } from '../shared/schemas';
 import { FfmpegMissingError, FfmpegStartError, probe as ffprobe } from '../media/ffmpeg';
 import type { MediaInfo } from '../media/ffmpeg';
+import { openPartFile } from '../support/part-file';
 import { sceneClipPath } from '../support/paths';
 import { goneOutputFailure } from '../support/output-expiry';
 import { guardedFetch, refusal } from '../support/guarded-fetch';
@@ -188,11 +188,16 @@ export function createDownloadActivities(deps: DownloadDeps) {
         },
       });
       try {
-        await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), meter, createWriteStream(tmp));
+        // Opened before the body becomes a Node stream: a Node stream that errors while nobody
+        // listens would be an uncaught exception; the web body just holds its error for pipeline.
+        const out = await openPartFile(tmp);
+        await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), meter, out);
         if (total !== undefined && received !== total) {
           throw failure('DownloadFailed', `${tag}: the download stopped at ${received} of ${total} bytes`);
         }
       } catch (err) {
+        // Unread if the part file could not be opened (locked, and so refused, once it was piped).
+        await res.body.cancel().catch(() => undefined);
         await rm(tmp, { force: true });
         if (ctx.cancellationSignal.aborted) throw err;
         if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
