@@ -45,7 +45,7 @@ import { providerFigures } from './load/provider-figures';
 import { oneRun } from './load/runs';
 import type { EmulatorSnapshot } from './load/provider-figures';
 import { mb, s, SAMPLE_MS, say, verdict } from './load/report';
-import { cpuSeconds, sampleRss, vmRssKb } from './load/rss';
+import { cpuSeconds, descendantsOf, sampleRss, vmRssKb } from './load/rss';
 import { describeMemAtPeak, ensureBuilt, imageMemoryEnv, MEM_PROBE } from './load/worker-build';
 
 const GOAL_RSS_MB = 300;
@@ -210,7 +210,11 @@ async function main(): Promise<void> {
         worker: w.own,
         children: w.children,
         server: pidsWithArg(dbFile).reduce((acc, pid) => acc + cpuSeconds(pid).own, 0),
-        emulators: cpuSeconds(emu?.child.pid ?? 0).own,
+        // The emulators' process is a launcher (tsx) whose child does the work: count its tree.
+        emulators: [emu?.child.pid ?? 0, ...descendantsOf(emu?.child.pid ?? 0)].reduce(
+          (acc, pid) => acc + cpuSeconds(pid).own,
+          0,
+        ),
         bench: (bench.user + bench.system) / 1e6,
       };
     };

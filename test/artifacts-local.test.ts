@@ -14,18 +14,14 @@ import { createArtifactStore } from '../src/artifacts/store';
 import { downloadResult } from '../src/client/download-result';
 import { CliError } from '../src/client/errors';
 import { TEST_AWS_ENV } from './helpers/s3-server';
-import { configIn, expectArtifactError, SIZE, useArtifactFixture, writeStitched } from './helpers/artifact-kit';
+import { expectArtifactError, SIZE, useArtifactFixture } from './helpers/artifact-kit';
 
 let dir: string;
 let video: Buffer;
-useArtifactFixture((d, v) => {
+const { stitched, config } = useArtifactFixture((d, v) => {
   dir = d;
   video = v;
 });
-
-const stitched = (outputDir: string, workflowId: string, bytes: Buffer = video) =>
-  writeStitched(outputDir, workflowId, bytes);
-const config = (env: Record<string, string>) => configIn(dir, env);
 
 describe('local folder store', () => {
   test('put names the file where it is (no copy), as file://<host><path>; download copies it back', async () => {

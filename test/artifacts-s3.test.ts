@@ -24,18 +24,14 @@ import { expectFailure } from './helpers/failures';
 import { freePort } from './helpers/crash';
 import { s3SkipReason, startS3Server, TEST_AWS_ENV } from './helpers/s3-server';
 import type { S3Server } from './helpers/s3-server';
-import { configIn, expectArtifactError, SIZE, useArtifactFixture, writeStitched } from './helpers/artifact-kit';
+import { expectArtifactError, SIZE, useArtifactFixture } from './helpers/artifact-kit';
 
 let dir: string;
 let video: Buffer;
-useArtifactFixture((d, v) => {
+const { stitched, config } = useArtifactFixture((d, v) => {
   dir = d;
   video = v;
 });
-
-const stitched = (outputDir: string, workflowId: string, bytes: Buffer = video) =>
-  writeStitched(outputDir, workflowId, bytes);
-const config = (env: Record<string, string>) => configIn(dir, env);
 
 const skip = s3SkipReason();
 

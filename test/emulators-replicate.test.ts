@@ -33,9 +33,6 @@ let dir: string;
 useTempDir('vidflow-emulators-test-', (d) => {
   dir = d;
 });
-async function ffprobeDuration(file: string): Promise<number> {
-  return durationOf(file);
-}
 /** Average RGB of the top-left 8x8 corner of the first frame (away from the moving white box). */
 async function cornerColour(file: string): Promise<number[]> {
   return frameColor(file, 0, { size: 8 });
@@ -73,7 +70,7 @@ void test('replicate: a prediction goes starting -> processing -> succeeded and 
   assert.equal(Number(res.headers.get('content-length')), bytes.length);
   const file = join(dir, 'lifecycle.mp4');
   await writeFile(file, bytes);
-  assert.ok(Math.abs((await ffprobeDuration(file)) - 5) < 0.1);
+  assert.ok(Math.abs(durationOf(file) - 5) < 0.1);
   const { stdout } = await run('ffprobe', [
     ...['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file],
   ]);

@@ -29,7 +29,7 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-function descendantsOf(pid: number): number[] {
+export function descendantsOf(pid: number): number[] {
   const all: number[] = [];
   const queue = childrenOf(pid);
   while (queue.length > 0) {

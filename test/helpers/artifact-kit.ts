@@ -16,12 +16,25 @@ import { useTempDir } from './temp-dir';
 export const SIZE = 3 * 1024 * 1024 + 12_345;
 
 /** A folder for the file's tests and a test video of SIZE random bytes (a byte-identical round trip then means something). */
-export function useArtifactFixture(ready: (dir: string, video: Buffer) => void): void {
-  useTempDir('vidflow-artifacts-', (dir) => ready(dir, randomBytes(SIZE)));
+export function useArtifactFixture(ready: (dir: string, video: Buffer) => void) {
+  let dir = '';
+  let video = Buffer.alloc(0);
+  useTempDir('vidflow-artifacts-', (d) => {
+    dir = d;
+    video = randomBytes(SIZE);
+    ready(dir, video);
+  });
+  return {
+    /** Writes the test video (or `bytes`) where the stitcher would have put it for `workflowId`. */
+    stitched: (outputDir: string, workflowId: string, bytes: Buffer = video) =>
+      writeStitched(outputDir, workflowId, bytes),
+    /** The worker's settings for `env`, with the output folder in the fixture's folder. */
+    config: (env: Record<string, string>) => configIn(dir, env),
+  };
 }
 
 /** Writes `bytes` where the stitcher would have put the video of `workflowId`. */
-export async function writeStitched(outputDir: string, workflowId: string, bytes: Buffer): Promise<string> {
+async function writeStitched(outputDir: string, workflowId: string, bytes: Buffer): Promise<string> {
   const path = outputVideoPath(outputDir, workflowId);
   await mkdir(outputDir, { recursive: true });
   await writeFile(path, bytes);
@@ -38,6 +51,6 @@ export async function expectArtifactError(p: Promise<unknown>, kind: ArtifactErr
 }
 
 /** The worker's settings for `env`, with the output folder under `dir`. */
-export function configIn(dir: string, env: Record<string, string>) {
+function configIn(dir: string, env: Record<string, string>) {
   return EnvSchema.parse({ VIDFLOW_OUTPUT_DIR: join(dir, 'cfg-out'), ...env });
 }
