@@ -68,7 +68,7 @@ async function workflowWorker(queue: string) {
   };
 }
 
-test('two workers, 2 tasks/s on the provider queue, a burst of 20 generations: the creates spread over >= 9 s', async () => {
+test('two workers, 2 tasks/s on the provider queue, a burst of 20 generations: the creates spread over >= 7 s', async () => {
   const q = uniqueTaskQueue('pacing');
   const stopWorkflows = await workflowWorker(q);
   const a = await providerWorker(q, 2);
@@ -88,15 +88,17 @@ test('two workers, 2 tasks/s on the provider queue, a burst of 20 generations: t
     assert.equal(rep.predictionsCreated, 20, 'one prediction per clip');
     const created = rep.predictions.map((p) => Date.parse(p.created_at)).sort((x, y) => x - y);
     const spreadS = (created.at(-1)! - created[0]!) / 1000;
-    // 20 creates at 2/s for the queue as a whole: ~10 s (less the limiter's first burst). Each
-    // worker alone allowed 2/s as well, so a per-worker limit would have taken ~5 s.
+    // 20 creates at 2/s for the queue as a whole: 9.5 s, less the server limiter's first burst
+    // (about a second's worth: CI measured 9.0 s, a quiet machine up to 12.7 s). Each worker alone
+    // allowed 2/s as well, so a per-worker limit would have taken ~4.5 s, less its own burst: 7 s
+    // separates the two with room on both sides (the 9 s this asked for once failed CI at 9.0 s).
     let peakPerSecond = 0;
     for (const t of created)
       peakPerSecond = Math.max(peakPerSecond, created.filter((u) => u >= t && u < t + 1000).length);
     console.log(
       `pacing: 20 creates over ${spreadS.toFixed(1)} s, peak ${peakPerSecond} in one second; worker a served ${a.served.length}, b ${b.served.length}`,
     );
-    assert.ok(spreadS >= 9, `20 creates spread over ${spreadS.toFixed(1)} s`);
+    assert.ok(spreadS >= 7, `20 creates spread over ${spreadS.toFixed(2)} s`);
   } finally {
     await a.stop();
     await b.stop();
