@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { workflowBundleOptions } from '../worker/bundle-options';
 
 const SRC_DIR = resolve(__dirname, '..');
 const LOCK_FILE = resolve(__dirname, '..', '..', 'package-lock.json');
@@ -52,7 +53,7 @@ export async function cachedWorkflowBundle(stateDir: string, log: (line: string)
   const { bundleWorkflowCode } = await import('@temporalio/worker');
   const quiet = () => undefined;
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
+    ...workflowBundleOptions(),
     logger: {
       log: quiet,
       trace: quiet,

@@ -4,13 +4,14 @@
  * every start, which measured ~110 MB less RSS (190–206 MB against 317 MB idle) and a faster start.
  */
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { workflowBundleOptions } from './bundle-options';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const BUNDLE_FILE = 'workflow-bundle.js';
 
 async function main(): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
+  const { code } = await bundleWorkflowCode(workflowBundleOptions());
   const out = join(__dirname, '..', BUNDLE_FILE);
   await writeFile(out, code);
   process.stderr.write(`workflow bundle: ${out} (${(code.length / 1e6).toFixed(2)} MB)\n`);

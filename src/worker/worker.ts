@@ -14,6 +14,7 @@ import { providerTaskQueue, workerTaskQueue } from '../shared/names';
 import { onShutdownSignal } from './signals';
 import { diskWorkerId } from './worker-id';
 import { BUNDLE_FILE } from './bundle-main';
+import { workflowBundleOptions } from './bundle-options';
 import type { Config } from '../config';
 import { createActivities } from '../activities';
 import { secretFrom, startWebhookServer } from '../webhooks/server';
@@ -219,10 +220,13 @@ export function providerTaskRate(createsPerMinute: number): number {
  * `npm run build` is loaded as is; from the TypeScript sources the SDK bundles at start, so a
  * stale bundle can never run in development. VIDFLOW_WORKFLOW_BUNDLE names one explicitly.
  */
-function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+function workflowSource():
+  | { workflowBundle: { codePath: string } }
+  | { workflowsPath: string; bundlerOptions: { preloadModules: string[] } } {
   const prebuilt =
     process.env.VIDFLOW_WORKFLOW_BUNDLE ??
     (__filename.endsWith('.js') ? join(__dirname, '..', BUNDLE_FILE) : undefined);
   if (prebuilt && existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };
-  return { workflowsPath: require.resolve('../workflows') };
+  const { workflowsPath, preloadModules } = workflowBundleOptions();
+  return { workflowsPath, bundlerOptions: { preloadModules } };
 }

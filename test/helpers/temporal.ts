@@ -11,6 +11,7 @@ import { temporal } from '@temporalio/proto';
 import type { Activities } from '../../src/activities';
 import { findTemporalBinary, installHint } from '../../src/client/temporal-binary';
 import { providerTaskQueue, VIDEO_STAGE } from '../../src/shared/names';
+import { workflowBundleOptions } from '../../src/worker/bundle-options';
 
 // The SDK's INFO chatter (worker state changes) drowns the test report; warnings and errors stay.
 try {
@@ -46,7 +47,7 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test file (webpack takes seconds). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger });
+  bundle ??= bundleWorkflowCode({ ...workflowBundleOptions(), logger: quietLogger });
   return bundle;
 }
 
