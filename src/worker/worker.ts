@@ -221,8 +221,7 @@ export function providerTaskRate(createsPerMinute: number): number {
  * stale bundle can never run in development. VIDFLOW_WORKFLOW_BUNDLE names one explicitly.
  */
 function workflowSource():
-  | { workflowBundle: { codePath: string } }
-  | { workflowsPath: string; bundlerOptions: { preloadModules: string[] } } {
+  { workflowBundle: { codePath: string } } | { workflowsPath: string; bundlerOptions: { preloadModules: string[] } } {
   const prebuilt =
     process.env.VIDFLOW_WORKFLOW_BUNDLE ??
     (__filename.endsWith('.js') ? join(__dirname, '..', BUNDLE_FILE) : undefined);
