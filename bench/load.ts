@@ -46,7 +46,14 @@ import { oneRun } from './load/runs';
 import type { EmulatorSnapshot } from './load/provider-figures';
 import { mb, s, SAMPLE_MS, say, verdict } from './load/report';
 import { cpuSeconds, descendantsOf, sampleRss, vmRssKb } from './load/rss';
-import { describeMemAtPeak, ensureBuilt, imageMemoryEnv, MEM_PROBE } from './load/worker-build';
+import {
+  describeLoop,
+  describeMemAtPeak,
+  ensureBuilt,
+  imageMemoryEnv,
+  MEM_PROBE,
+  resetLoopFigures,
+} from './load/worker-build';
 
 const GOAL_RSS_MB = 300;
 const GOAL_TAIL_SLACK_S = 1;
@@ -219,6 +226,7 @@ async function main(): Promise<void> {
       };
     };
     const cpuBefore = cpuOf();
+    resetLoopFigures(memFile);
     const loadStart = Date.now();
     const outcomes = await Promise.all(
       Array.from({ length: RUNS }, () =>
@@ -333,6 +341,7 @@ async function main(): Promise<void> {
       `  children peak RSS          ${mb(peaks.childrenKb)} summed (ffmpeg/ffprobe; at most ${peaks.childrenMax} at once)`,
     );
     say(`  worker at its peak         ${describeMemAtPeak(memFile)}`);
+    say(`  worker main event loop     ${describeLoop(memFile)}`);
 
     const allOk = completed.length === RUNS && timeouts === 0 && retries === 0;
     const rssOk = peaks.workerKb <= GOAL_RSS_MB * 1024;

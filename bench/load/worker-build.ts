@@ -4,7 +4,7 @@
  * the worker's memory at its peak RSS.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../test/helpers/processes';
 import { SAMPLE_MS, say } from './report';
@@ -63,7 +63,59 @@ setInterval(() => {
   for (const s of v8.getHeapSpaceStatistics()) spaces[s.space_name] = s.space_size;
   fs.writeFileSync(process.env.VIDFLOW_BENCH_MEM_FILE, JSON.stringify({ ...m, spaces }));
 }, ${SAMPLE_MS}).unref();
+// The main thread's event loop over the load (reset when the bench drops a .reset file): how long
+// a ready callback (an activation from Temporal Core, a download's chunk, a webhook) waited.
+const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+let since = performance.eventLoopUtilization();
+// The SDK runs workflow code in a worker thread: keep each thread to read its busy share too.
+const wt = require('node:worker_threads');
+const threads = [];
+wt.Worker = class extends wt.Worker {
+  constructor(...a) {
+    super(...a);
+    threads.push({ t: this, since: undefined });
+  }
+};
+setInterval(() => {
+  const f = process.env.VIDFLOW_BENCH_MEM_FILE;
+  if (fs.existsSync(f + '.reset')) {
+    fs.rmSync(f + '.reset', { force: true });
+    loop.reset();
+    since = performance.eventLoopUtilization();
+    for (const x of threads) x.since = x.t.performance.eventLoopUtilization();
+  }
+  const ms = (ns) => ns / 1e6;
+  fs.writeFileSync(f + '.loop', JSON.stringify({
+    p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max),
+    busy: performance.eventLoopUtilization(since).utilization,
+    threads: threads.map((x) => x.t.performance.eventLoopUtilization(x.since).utilization),
+  }));
+}, 1000).unref();
 `;
+
+/** Starts the probe's event-loop figures afresh (at the load's start). */
+export function resetLoopFigures(memFile: string): void {
+  writeFileSync(`${memFile}.reset`, '');
+}
+
+/** The worker main thread's event-loop delay and busy share since the last reset. */
+export function describeLoop(memFile: string): string {
+  try {
+    const l = JSON.parse(readFileSync(`${memFile}.loop`, 'utf8')) as {
+      p50: number;
+      p99: number;
+      max: number;
+      busy: number;
+      threads: number[];
+    };
+    const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+    return `delay p50 ${l.p50.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms, max ${l.max.toFixed(0)} ms; busy ${pct(l.busy)} of the time; workflow thread${l.threads.length === 1 ? '' : 's'} busy ${l.threads.map(pct).join(', ') || '?'}`;
+  } catch {
+    return 'no probe data';
+  }
+}
 
 interface MemAtPeak {
   rss: number;
