@@ -42,6 +42,7 @@ import type { EmulatorProcess, WorkerProcess } from '../test/helpers/processes';
 import { historyOf, percentile } from './load/history';
 import type { RunHistory } from './load/history';
 import { providerFigures } from './load/provider-figures';
+import { describeSdkMetrics, scrape } from './load/sdk-metrics';
 import { oneRun } from './load/runs';
 import type { EmulatorSnapshot } from './load/provider-figures';
 import { mb, s, SAMPLE_MS, say, verdict } from './load/report';
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
     server = await startDevServer({ port: await freePort(), uiPort: await freePort(), detached: false, dbFile });
     const probeFile = join(dir, 'mem-probe.js');
     const memFile = join(dir, 'mem-at-peak.json');
+    const metricsAddress = `127.0.0.1:${await freePort()}`;
     await writeFile(probeFile, MEM_PROBE);
     emu = await startEmulatorProcess({
       replicate: {
@@ -139,6 +141,10 @@ async function main(): Promise<void> {
       // bin/vidflow.js on dist/, as in the image (where src/ is absent); --source: tsx on src/.
       VIDFLOW_DIST: args.source ? '0' : '1',
       VIDFLOW_BENCH_MEM_FILE: memFile,
+      VIDFLOW_METRICS_ADDRESS: metricsAddress,
+      ...(process.env.VIDFLOW_BENCH_CPU_PROFILE
+        ? { VIDFLOW_BENCH_CPU_PROFILE: process.env.VIDFLOW_BENCH_CPU_PROFILE }
+        : {}),
     };
     if (MODE === 'legacy') env.VIDFLOW_ASYNC_GENERATION = 'false';
     if (MODE === 'webhook') {
@@ -227,6 +233,7 @@ async function main(): Promise<void> {
     };
     const cpuBefore = cpuOf();
     resetLoopFigures(memFile);
+    const metricsBefore = await scrape(metricsAddress);
     const loadStart = Date.now();
     const outcomes = await Promise.all(
       Array.from({ length: RUNS }, () =>
@@ -237,6 +244,7 @@ async function main(): Promise<void> {
       ),
     );
     const wallMs = Date.now() - loadStart;
+    const metricsAfter = await scrape(metricsAddress);
     const cpuAfter = cpuOf();
     sampler.stop();
     const peaks = { ...sampler.peaks };
@@ -317,6 +325,7 @@ async function main(): Promise<void> {
     say(
       `      download waits / runs ${p5095(perClip((h) => h.downloadWaitMs))} / ${p5095(perClip((h) => h.downloadRunMs))} p50/p95 (scheduled -> started / started -> completed)`,
     );
+    for (const line of describeSdkMetrics(metricsBefore, metricsAfter)) say(`      ${line}`);
     const cpuUsed = Object.fromEntries(
       Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k as keyof typeof cpuBefore]]),
     ) as typeof cpuAfter;

@@ -118,6 +118,18 @@ export const EnvSchema = z.object({
   /** An S3-compatible server (MinIO, …); path-style addressing is used when set. */
   VIDFLOW_S3_ENDPOINT: optionalUrl,
   VIDFLOW_S3_REGION: z.string().trim().min(1).default('us-east-1'),
+  /**
+   * HOST:PORT for the Temporal SDK's own metrics in Prometheus format (`/metrics`: workflow task
+   * latencies, cache hits and evictions, slots in use, poll and activity latencies); unset: off.
+   */
+  VIDFLOW_METRICS_ADDRESS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z
+      .string()
+      .trim()
+      .regex(/^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/, { error: 'must be HOST:PORT, such as 0.0.0.0:9464' })
+      .optional(),
+  ),
   DEBUG: optionalText,
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
 });

@@ -60,10 +60,13 @@ describe('a worker process with LOG_FORMAT=json, one run', () => {
   let env: NodeJS.ProcessEnv;
   let workflowId = '';
   let lines: JsonLine[] = [];
+  let metrics = '';
+  let metricsAddress = '';
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vidflow-logs-'));
     const [port, uiPort] = [await freePort(), await freePort()];
+    metricsAddress = `127.0.0.1:${await freePort()}`;
     temporal = await startDevServer({ port, uiPort, detached: false, dbFile: join(dir, 'temporal.db') });
     emu = await startEmulatorProcess({
       replicate: { startingMs: 100, processingMs: 300, clipWidth: 160, clipHeight: 90 },
@@ -81,6 +84,7 @@ describe('a worker process with LOG_FORMAT=json, one run', () => {
       VIDFLOW_WORK_DIR: join(dir, 'work'),
       VIDFLOW_POLL_INTERVAL_MS: '100',
       LOG_FORMAT: 'json',
+      VIDFLOW_METRICS_ADDRESS: metricsAddress,
     };
     worker = startWorkerProcess(env);
     await worker.ready;
@@ -89,6 +93,7 @@ describe('a worker process with LOG_FORMAT=json, one run', () => {
     workflowId = (JSON.parse(started.stdout) as { workflowId: string }).workflowId;
     const result = await vidflow(['result', workflowId, '--json'], env);
     assert.equal(result.code, 0, result.stderr);
+    metrics = await (await fetch(`http://${metricsAddress}/metrics`)).text();
     // The server goes away under the worker: Core retries its polls and warns, on its own side.
     await temporal.stop?.();
     for (let i = 0; i < 200 && !/retried \d+ times/.test(worker.logs()); i++)
@@ -158,5 +163,17 @@ describe('a worker process with LOG_FORMAT=json, one run', () => {
     for (const a of ['planScenes', 'generateClip', 'downloadClip', 'stitchClips']) {
       assert.ok(activities.has(a), `no ${a} line (had ${[...activities].join(', ')})`);
     }
+  });
+
+  test('VIDFLOW_METRICS_ADDRESS serves the SDK metrics for Prometheus, with the run counted', () => {
+    // Worker-side workflow task time, apart from the server's: what bench:load reads. Activities
+    // run on the shared queue, the provider queue (<queue>-provider) and the worker's own (<queue>@id).
+    const count = (name: string) =>
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}_count{`) && l.includes(`task_queue="${env.TEMPORAL_TASK_QUEUE}`))
+        .reduce((acc, l) => acc + Number(l.split(' ').at(-1)), 0);
+    assert.ok(count('temporal_workflow_task_execution_latency') >= 3, 'workflow tasks of the run were timed');
+    assert.ok(count('temporal_activity_execution_latency') >= 4, 'activities of the run were timed');
   });
 });

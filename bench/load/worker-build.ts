@@ -69,6 +69,18 @@ const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
 let since = performance.eventLoopUtilization();
+// --cpu-prof is refused in NODE_OPTIONS: with VIDFLOW_BENCH_CPU_PROFILE set, the main thread is
+// profiled through the inspector for the load's first two minutes.
+function profileFor(ms, file) {
+  const session = new (require('node:inspector').Session)();
+  session.connect();
+  session.post('Profiler.enable', () => session.post('Profiler.start', () => {
+    setTimeout(() => session.post('Profiler.stop', (err, r) => {
+      if (!err) fs.writeFileSync(file, JSON.stringify(r.profile));
+      session.disconnect();
+    }), ms).unref();
+  }));
+}
 // The SDK runs workflow code in a worker thread: keep each thread to read its busy share too.
 const wt = require('node:worker_threads');
 const threads = [];
@@ -85,6 +97,7 @@ setInterval(() => {
     loop.reset();
     since = performance.eventLoopUtilization();
     for (const x of threads) x.since = x.t.performance.eventLoopUtilization();
+    if (process.env.VIDFLOW_BENCH_CPU_PROFILE) profileFor(120_000, process.env.VIDFLOW_BENCH_CPU_PROFILE);
   }
   const ms = (ns) => ns / 1e6;
   fs.writeFileSync(f + '.loop', JSON.stringify({

@@ -39,7 +39,7 @@ export function formatEntry(entry: LogEntry, format: 'text' | 'json'): string {
 
 /** Installs the process-wide Temporal Runtime with our logger; safe to call more than once. */
 export function installLogging(
-  opts: { debug?: boolean; format?: 'text' | 'json'; write?: (line: string) => void } = {},
+  opts: { debug?: boolean; format?: 'text' | 'json'; write?: (line: string) => void; metricsAddress?: string } = {},
 ): void {
   if (installed.done) return;
   installed.done = true;
@@ -49,7 +49,12 @@ export function installLogging(
   Runtime.install({
     // Core (the SDK's native side) logs to stderr on its own by default, in its own colours: a
     // connection outage would put non-JSON lines into a LOG_FORMAT=json stream. Forward them here.
-    telemetryOptions: { logging: { filter: { core: opts.debug ? 'DEBUG' : 'WARN', other: 'ERROR' }, forward: {} } },
+    telemetryOptions: {
+      logging: { filter: { core: opts.debug ? 'DEBUG' : 'WARN', other: 'ERROR' }, forward: {} },
+      // The SDK's metrics (VIDFLOW_METRICS_ADDRESS): how long workflow tasks take in this worker,
+      // cache hits and evictions: what tells a slow worker from a slow server.
+      ...(opts.metricsAddress ? { metrics: { prometheus: { bindAddress: opts.metricsAddress } } } : {}),
+    },
     logger: new DefaultLogger(level, (entry) => {
       // The SDK's own worker chatter is detail: keep it for DEBUG.
       const meta = (entry.meta ?? {}) as Record<string, unknown>;

@@ -41,6 +41,7 @@ export async function run(config: ConfigLoader, args: string[]): Promise<number>
   installLogging({
     debug: Boolean(cfg.DEBUG),
     format: cfg.LOG_FORMAT,
+    ...(cfg.VIDFLOW_METRICS_ADDRESS ? { metricsAddress: cfg.VIDFLOW_METRICS_ADDRESS } : {}),
     ...(values.offline ? { write: (line: string) => void process.stderr.write(offlineLogLine(line) + '\n') } : {}),
   });
   try {
