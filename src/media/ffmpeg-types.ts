@@ -89,3 +89,26 @@ export class FfmpegRunError extends Error {
 export class FfmpegAbortError extends Error {
   override name = 'AbortError';
 }
+
+export interface RunFfmpegOptions {
+  /** Input files, in `[i:v]` order. */
+  inputs: string[];
+  /** Options given before each input (`-threads 2`). */
+  inputOptions?: string[];
+  /** One `-filter_complex` graph. */
+  filterComplex?: string;
+  /** Everything between the graph and the output file: `-map`, codecs, muxer flags. */
+  outputOptions: string[];
+  output: string;
+  /** Output duration the progress fraction is relative to. */
+  expectedDurationSeconds?: number;
+  signal?: AbortSignal;
+  /** 0..1, from ffmpeg's output time; monotonic, reaches 1 only on success. */
+  onProgress?: (fraction: number) => void;
+}
+
+/** What ffmpeg's own final statistics line says it wrote. */
+export interface RunFfmpegResult {
+  /** Video frames encoded (`frame=` of the last statistics line); undefined for audio or image-less runs. */
+  frames?: number;
+}

@@ -27,8 +27,9 @@ import {
   FfmpegRunError,
   FfmpegAbortError,
 } from './ffmpeg-types';
-import type { FfmpegInstall, MediaInfo } from './ffmpeg-types';
+import type { FfmpegInstall, MediaInfo, RunFfmpegOptions, RunFfmpegResult } from './ffmpeg-types';
 import { mediaInfoFrom } from './probe-info';
+import { ProbeCache } from './probe-cache';
 
 // Callers take the types and errors from here, with the functions that produce them.
 export * from './ffmpeg-types';
@@ -131,17 +132,21 @@ export async function probe(path: string): Promise<MediaInfo> {
   }
 }
 
+/** One per process: a clip probed at download is not probed again by its stitch (./probe-cache.ts). */
+const probes = new ProbeCache();
+
 async function probeFile(path: string): Promise<MediaInfo> {
-  let sizeBytes: number;
+  let st: Awaited<ReturnType<typeof stat>>;
   try {
-    const st = await stat(path);
+    st = await stat(path);
     if (!st.isFile()) throw new ProbeError(`${path} is not a file`, path, 'NOTFILE');
-    sizeBytes = st.size;
   } catch (err) {
     if (err instanceof ProbeError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new ProbeError(`cannot read ${path}: ${code ?? (err as Error).message}`, path, code);
   }
+  const known = probes.get(resolve(path), st);
+  if (known) return known;
   let data: FfprobeData;
   try {
     data = await ffprobeData(path);
@@ -152,7 +157,9 @@ async function probeFile(path: string): Promise<MediaInfo> {
     const detail = lastMeaningfulLine((err as Error).message);
     throw new ProbeError(`${path} is not a readable video: ${detail}`, path, 'UNREADABLE');
   }
-  return mediaInfoFrom(path, data, sizeBytes);
+  const info = mediaInfoFrom(path, data, st.size);
+  probes.set(resolve(path), st, info);
+  return info;
 }
 
 function lastMeaningfulLine(text: string): string {
@@ -161,29 +168,6 @@ function lastMeaningfulLine(text: string): string {
     .map((l) => l.trim())
     .filter((l) => l && !/^(frame|size)=/.test(l));
   return lines.slice(-3).join(' | ') || text;
-}
-
-export interface RunFfmpegOptions {
-  /** Input files, in `[i:v]` order. */
-  inputs: string[];
-  /** Options given before each input (`-threads 2`). */
-  inputOptions?: string[];
-  /** One `-filter_complex` graph. */
-  filterComplex?: string;
-  /** Everything between the graph and the output file: `-map`, codecs, muxer flags. */
-  outputOptions: string[];
-  output: string;
-  /** Output duration the progress fraction is relative to. */
-  expectedDurationSeconds?: number;
-  signal?: AbortSignal;
-  /** 0..1, from ffmpeg's output time; monotonic, reaches 1 only on success. */
-  onProgress?: (fraction: number) => void;
-}
-
-/** What ffmpeg's own final statistics line says it wrote. */
-export interface RunFfmpegResult {
-  /** Video frames encoded (`frame=` of the last statistics line); undefined for audio or image-less runs. */
-  frames?: number;
 }
 
 const FRAME_RE = /^frame=\s*(\d+)/;
