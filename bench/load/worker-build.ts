@@ -52,6 +52,9 @@ export function imageMemoryEnv(): Record<string, string> {
 
 /** Preloaded into the worker: its memoryUsage() and main-isolate heap spaces at its peak RSS. */
 export const MEM_PROBE = `'use strict';
+// NODE_OPTIONS' --require runs in worker threads too: the figures are the main thread's (the
+// workflow thread's busy share is read from here).
+if (require('node:worker_threads').isMainThread) {
 const fs = require('node:fs');
 const v8 = require('node:v8');
 let peak = 0;
@@ -106,6 +109,7 @@ setInterval(() => {
     threads: threads.map((x) => x.t.performance.eventLoopUtilization(x.since).utilization),
   }));
 }, 1000).unref();
+}
 `;
 
 /** Starts the probe's event-loop figures afresh (at the load's start). */
