@@ -42,11 +42,13 @@ function percentileOf(before: Scrape, after: Scrape, name: string, p: number): n
   const sorted = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
   const n = sorted.at(-1)?.[1] ?? 0;
   if (n === 0) return undefined;
-  return sorted.find(([, c]) => c >= (p / 100) * n)?.[0];
+  const bound = sorted.find(([, c]) => c >= (p / 100) * n)?.[0];
+  // Past the largest bucket: say so against that bucket's bound, as a negative number.
+  return bound === Infinity ? -(sorted.at(-2)?.[0] ?? 0) : bound;
 }
 
 export function describeSdkMetrics(before: Scrape, after: Scrape): string[] {
-  const ms = (v: number | undefined) => (v === undefined ? '?' : v === Infinity ? '> max bucket' : `<= ${v} ms`);
+  const ms = (v: number | undefined) => (v === undefined ? '?' : v < 0 ? `> ${-v} ms` : `<= ${v} ms`);
   const pair = (name: string) =>
     `${ms(percentileOf(before, after, name, 50))} / ${ms(percentileOf(before, after, name, 95))}`;
   const hits = total(before, after, 'temporal_sticky_cache_hit');
