@@ -26,6 +26,10 @@
  * vs. the stitch activity's own duration, from the run's history). Then K runs at once: runs per
  * minute, p50/p95 end-to-end, overhead over L, activity timeouts/retries across all histories,
  * peak RSS of the worker process (VmRSS, every 250 ms) and, separately, of its children (ffmpeg).
+ * It also reads the worker's side: the Temporal SDK's metrics (VIDFLOW_METRICS_ADDRESS: workflow
+ * task time inside the worker, cache hits, misses and evictions), its main thread's event-loop
+ * delay and busy share, the workflow thread's busy share; `VIDFLOW_BENCH_CPU_PROFILE=<file>`
+ * writes a CPU profile of the worker's main thread over the load's first two minutes.
  * Goals are printed PASS/FAIL; the exit code is 0 unless the bench itself crashes.
  */
 import { Client, Connection } from '@temporalio/client';

@@ -37,8 +37,4 @@ export class ProbeCache {
     this.entries.set(path, { identity: ProbeCache.identity(st), info });
     if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }
