@@ -145,7 +145,8 @@ async function probeFile(path: string): Promise<MediaInfo> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ProbeError(`cannot read ${path}: ${code ?? (err as Error).message}`, path, code);
   }
-  const known = probes.get(resolve(path), st);
+  const key = resolve(path);
+  const known = probes.get(key, st);
   if (known) return known;
   let data: FfprobeData;
   try {
@@ -158,7 +159,7 @@ async function probeFile(path: string): Promise<MediaInfo> {
     throw new ProbeError(`${path} is not a readable video: ${detail}`, path, 'UNREADABLE');
   }
   const info = mediaInfoFrom(path, data, st.size);
-  probes.set(resolve(path), st, info);
+  probes.set(key, st, info);
   return info;
 }
 

@@ -15,12 +15,7 @@
  */
 export const PRELOADED_WORKFLOW_MODULES: readonly string[] = ['zod'];
 
-/** The workflow code's entry point: every workflow vidflow runs. */
-export function workflowsPath(): string {
-  return require.resolve('../workflows');
-}
-
-/** Options for `bundleWorkflowCode` (add a logger where wanted). */
+/** Options for `bundleWorkflowCode` (add a logger where wanted): every workflow vidflow runs. */
 export function workflowBundleOptions(): { workflowsPath: string; preloadModules: string[] } {
-  return { workflowsPath: workflowsPath(), preloadModules: [...PRELOADED_WORKFLOW_MODULES] };
+  return { workflowsPath: require.resolve('../workflows'), preloadModules: [...PRELOADED_WORKFLOW_MODULES] };
 }
