@@ -172,8 +172,17 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
     ...workflowSource(),
     ...(cfg.VIDFLOW_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: cfg.VIDFLOW_MAX_CACHED_WORKFLOWS } : {}),
   });
-  // Activities only: no workflow code, so no second bundle or isolate.
-  const own = await Worker.create({ ...common, taskQueue: ownQueue });
+  // Activities only: no workflow code, so no second bundle or isolate. Its slots are not what
+  // bounds the work here: a stitch waiting for this worker's stitch slot (VIDFLOW_MAX_CONCURRENT_STITCHES)
+  // holds an activity slot while it waits, heartbeating, so at the SDK's default of 100 a queue of
+  // waiting stitches took the slots the runs' downloads needed (100 runs: downloads waited 6.7 s
+  // p95 for a slot). Downloads are I/O and stream to disk; a waiting stitch is a timer.
+  const own = await Worker.create({
+    ...common,
+    taskQueue: ownQueue,
+    maxConcurrentActivityTaskExecutions: OWN_QUEUE_ACTIVITY_SLOTS,
+    ...overrides,
+  });
   // Generations (new runs: PATCH_PROVIDER_QUEUE) on their own queue, with the account's create
   // limit as the queue's task rate: every worker sets the same rate and the matching service
   // enforces it for the queue as a whole, so N workers together stay under it (no lock of ours).
@@ -204,6 +213,12 @@ export async function createVidflowWorker({ cfg, log = console.error, overrides 
   );
   return { worker: new VidflowWorker(shared, own, stopping, tracker, provider), connection };
 }
+
+/**
+ * Activity slots of a worker's own queue: every run it is home to can have a stitch waiting and its
+ * clips downloading at once (6 scenes at most), with room for a few hundred runs.
+ */
+export const OWN_QUEUE_ACTIVITY_SLOTS = 1000;
 
 /**
  * The provider queue's task rate for an account limit of `createsPerMinute`: 5% under it. The
