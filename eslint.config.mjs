@@ -78,6 +78,12 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'Node-only code: import it by type only (activities through proxyActivities).',
             },
+            {
+              group: ['**/shared/schemas', './schemas'],
+              allowTypeImports: true,
+              message:
+                'shared/schemas builds every zod schema when evaluated, once per run in the worker: import types from it, values from shared/define-schemas, and schemas through workflows/validation.',
+            },
           ],
         },
       ],

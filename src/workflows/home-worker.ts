@@ -6,7 +6,7 @@
  */
 import { CancellationScope, log, patched } from '@temporalio/workflow';
 import { failure } from '../shared/failures';
-import { parseDurationMs } from '../shared/schemas';
+import { parseDurationMs } from '../shared/define-schemas';
 import { messageOf } from './activity-failures';
 import { claimWorker, homeActivities } from './activity-options';
 import { PATCH_CLEANUP_ON_FAILURE, PATCH_WORKER_AFFINITY } from './patches';

@@ -9,17 +9,12 @@ import { condition, isCancellation, log, patched } from '@temporalio/workflow';
 import { failure } from '../shared/failures';
 import { fallbackScenes, NEUTRAL_LOOK } from '../shared/fallback-plan';
 import type { Approved } from '../shared/messages';
-import {
-  describeZodError,
-  EditSceneSchema,
-  parseDurationMs,
-  RedoSceneSchema,
-  RejectPlanSchema,
-} from '../shared/schemas';
+import { describeZodError, parseDurationMs } from '../shared/define-schemas';
 import type { EditSceneArgs, Plan, RedoSceneArgs, RejectPlanArgs, SceneState } from '../shared/schemas';
 import { messageOf } from './activity-failures';
 import { planScenes } from './activity-options';
 import { PATCH_APPROVAL_TIMEOUT } from './patches';
+import { schemas } from './validation';
 import type { PipelineRun } from './run-state';
 
 /** Plans made in all (the first plus re-plans after rejections): each costs an LLM call and a person's time. */
@@ -202,7 +197,7 @@ export function editScene(run: PipelineRun, { index, prompt }: EditSceneArgs): S
 
 export function validateEditScene(run: PipelineRun, edit: unknown): void {
   const state = run.status;
-  const e = EditSceneSchema.safeParse(edit);
+  const e = schemas().EditSceneSchema.safeParse(edit);
   if (!e.success) refuse(describeZodError(e.error));
   if (state.stage !== 'awaiting_approval' && state.stage !== 'reviewing_result') {
     refuse(`scenes can be edited only while the plan or the result is under review (stage is ${state.stage})`);
@@ -222,7 +217,7 @@ export function rejectPlan(run: PipelineRun, { feedback }: RejectPlanArgs): { pl
 
 export function validateRejectPlan(run: PipelineRun, r: unknown): void {
   const state = run.status;
-  const e = RejectPlanSchema.safeParse(r);
+  const e = schemas().RejectPlanSchema.safeParse(r);
   if (!e.success) refuse(describeZodError(e.error));
   if (state.stage !== 'awaiting_approval')
     refuse(`only a plan awaiting approval can be rejected (stage is ${state.stage})`);
@@ -243,7 +238,7 @@ export function redoScene(run: PipelineRun, redo: RedoSceneArgs): { index: numbe
 
 export function validateRedoScene(run: PipelineRun, redo: unknown): void {
   const state = run.status;
-  const e = RedoSceneSchema.safeParse(redo);
+  const e = schemas().RedoSceneSchema.safeParse(redo);
   if (!e.success) refuse(describeZodError(e.error));
   if (run.input.multiShot) {
     refuse('a multi-shot run renders every scene as one clip: a single scene cannot be redone (start a new run)');

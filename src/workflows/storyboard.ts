@@ -8,7 +8,8 @@
  */
 import { condition, log } from '@temporalio/workflow';
 import { NEUTRAL_LOOK } from '../shared/fallback-plan';
-import { describeZodError, RedoKeyframeSchema } from '../shared/schemas';
+import { describeZodError } from '../shared/define-schemas';
+import { schemas } from './validation';
 import type { KeyframeState, Look, RedoKeyframeArgs, SceneState } from '../shared/schemas';
 import { makeKeyframes } from './keyframe-production';
 import { approvalTimeoutMs, refuse, timedOut } from './plan-review';
@@ -122,7 +123,7 @@ export function redoKeyframe(
 
 export function validateRedoKeyframe(run: PipelineRun, redo: unknown): void {
   const { stage } = run.status;
-  const e = RedoKeyframeSchema.safeParse(redo);
+  const e = schemas().RedoKeyframeSchema.safeParse(redo);
   if (!e.success) refuse(describeZodError(e.error));
   if (!run.input.storyboard) refuse('this run has no storyboard (it was started without --storyboard)');
   if (stage !== 'reviewing_storyboard' && stage !== 'reviewing_result') {

@@ -26,7 +26,8 @@ import {
   rejectPlanUpdate,
   statusQuery,
 } from '../shared/messages';
-import { describeZodError, PipelineInputSchema } from '../shared/schemas';
+import { describeZodError } from '../shared/define-schemas';
+import { schemas } from './validation';
 import type { PipelineInputArgs, PipelineResult } from '../shared/schemas';
 import { failureTypeOf, messageOf } from './activity-failures';
 import { removeWorkFiles, removeWorkFilesOfCancelledRun, removeWorkFilesOfFailedRun } from './home-worker';
@@ -61,7 +62,7 @@ export { MAX_KEYFRAME_REDOS } from './storyboard';
 
 export async function videoPipeline(args: PipelineInputArgs): Promise<PipelineResult> {
   // Validated again here: the Temporal CLI and Web UI start runs without our client's checks.
-  const parsed = PipelineInputSchema.safeParse(args);
+  const parsed = schemas().PipelineInputSchema.safeParse(args);
   if (!parsed.success) {
     throw failure('InvalidInput', `invalid input: ${describeZodError(parsed.error)}`);
   }
