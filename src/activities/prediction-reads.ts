@@ -40,7 +40,7 @@ export async function readStatuses(r: StatusRead): Promise<Map<string, Predictio
     if (!(err instanceof PagesDone)) throw err;
   }
   const missing = [...r.ids].filter((id) => !seen.has(id));
-  await inBatches(missing, 8, async (id) => {
+  await eachLimited(missing, 8, async (id) => {
     r.requests.get++;
     seen.set(id, await getPrediction(r.replicate, id, signal));
   });
@@ -50,7 +50,27 @@ export async function readStatuses(r: StatusRead): Promise<Map<string, Predictio
 /** Stops the list walk at the page budget; the rest are read one by one. */
 class PagesDone extends Error {}
 
-/** Runs `fn` over `items`, `size` at a time. */
-export async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
+/**
+ * Runs `fn` over `items`, at most `limit` at once, the next starting as soon as one ends (not in
+ * lockstep batches: one slow call held back the whole next batch, and under a busy Temporal server
+ * 300 heartbeats in batches of 16 took longer than the 30 s heartbeat timeout they guard). Items
+ * start in the given order. Rejects with the first error, after every started call has settled.
+ */
+export async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let firstError: { err: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (next < items.length && !firstError) {
+      const item = items[next++] as T;
+      await fn(item).catch((err: unknown) => {
+        firstError ??= { err };
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (firstError) throw firstError.err;
 }

@@ -37,7 +37,7 @@ import type { GenerateClipResult, GenerateHeartbeat } from '../shared/schemas';
 import { fromReplicateError, retryAfterMsOf } from '../providers/errors';
 import { TERMINAL, cancelPrediction } from '../providers/replicate-predictions';
 import { outcome } from './prediction-outcome';
-import { inBatches, readStatuses } from './prediction-reads';
+import { eachLimited, readStatuses } from './prediction-reads';
 
 interface Log {
   info(msg: string): void;
@@ -77,8 +77,12 @@ export interface TrackerOptions {
   maxListPages?: number;
 }
 
-/** Temporal calls in flight at once (heartbeats, completions): 300 activities must not open 300 streams. */
-const TEMPORAL_CONCURRENCY = 16;
+/**
+ * Temporal calls in flight at once (heartbeats, completions): 300 activities must not open 300
+ * streams, yet 300 beats every 10 s are 30 calls a second, so at 1 s a call (a Temporal server
+ * under load) 16 at once fell behind the heartbeat timeout.
+ */
+const TEMPORAL_CONCURRENCY = 32;
 const TICK_MS = 500;
 
 export class PredictionTracker {
@@ -180,8 +184,11 @@ export class PredictionTracker {
         this.nextReadAt = now + this.o.pollMs;
         await this.readAll();
       }
-      const due = [...this.entries.values()].filter((e) => !e.settling && Date.now() - e.beatAt >= this.o.heartbeatMs);
-      await inBatches(due, TEMPORAL_CONCURRENCY, (e) => this.beat(e));
+      // The longest unbeaten first: under a slow server it is the one nearest its heartbeat timeout.
+      const due = [...this.entries.values()]
+        .filter((e) => !e.settling && Date.now() - e.beatAt >= this.o.heartbeatMs)
+        .sort((a, b) => a.beatAt - b.beatAt);
+      await eachLimited(due, TEMPORAL_CONCURRENCY, (e) => this.beat(e));
     } finally {
       this.busy = false;
     }
@@ -248,7 +255,7 @@ export class PredictionTracker {
         requests: this.requests,
       });
       this.readErrorsSince = undefined;
-      await inBatches([...seen.values()], TEMPORAL_CONCURRENCY, (p) => this.update(p));
+      await eachLimited([...seen.values()], TEMPORAL_CONCURRENCY, (p) => this.update(p));
     } catch (err) {
       await this.readFailed(err);
     }
@@ -297,7 +304,7 @@ export class PredictionTracker {
     if (now - this.readErrorsSince < this.o.errorBudgetMs) return;
     this.readErrorsSince = undefined;
     const why = `Replicate kept failing for ${Math.round(this.o.errorBudgetMs / 1000)} s; the next attempt resumes`;
-    await inBatches([...this.entries.values()], TEMPORAL_CONCURRENCY, async (e) => {
+    await eachLimited([...this.entries.values()], TEMPORAL_CONCURRENCY, async (e) => {
       e.settling = true;
       this.entries.delete(e.predictionId);
       await e.client.activity
