@@ -39,12 +39,15 @@ RUN apt-get update \
 # docs/production.md): V8's young generation capped at 2 MB per semi-space instead of 16 (each
 # isolate, the workflow thread's too, otherwise keeps 32 MB of new space committed); each isolate's
 # old space capped at 256 MB, so V8 collects before it grows (it let the main heap reach 180 MB of
-# mostly garbage under 300 clips in flight; live it is ~50 MB), which also sizes the SDK's default
-# workflow cache (32 runs; VIDFLOW_MAX_CACHED_WORKFLOWS overrides it); one malloc arena for the
-# native threads (Temporal Core, libuv): with two, fragmentation kept ~150 MB more under that load.
+# mostly garbage under 300 clips in flight; live it is ~50 MB); one malloc arena for the native
+# threads (Temporal Core, libuv): with two, fragmentation kept ~150 MB more under that load. The
+# workflow cache holds 200 runs (the SDK would size it from the heap cap: ~36): a run outside it is
+# rebuilt from its history at each step, and with 100 runs in flight a third of the steps were;
+# a cached run costs ~0.3 MB since the schemas are shared (100 runs cached: 263 MB peak RSS).
 ENV NODE_ENV=production \
     NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=256" \
     MALLOC_ARENA_MAX=1 \
+    VIDFLOW_MAX_CACHED_WORKFLOWS=200 \
     VIDFLOW_DIST=1 \
     VIDFLOW_WORK_DIR=/data/work \
     VIDFLOW_OUTPUT_DIR=/data/output

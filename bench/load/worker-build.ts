@@ -43,7 +43,7 @@ export function ensureBuilt(): void {
 export function imageMemoryEnv(): Record<string, string> {
   const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   const env: Record<string, string> = {};
-  for (const name of ['NODE_ENV', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX']) {
+  for (const name of ['NODE_ENV', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'VIDFLOW_MAX_CACHED_WORKFLOWS']) {
     const m = new RegExp(`\\b${name}=(?:"([^"]*)"|(\\S+))`).exec(text);
     if (m) env[name] = m[1] ?? m[2]!;
   }
