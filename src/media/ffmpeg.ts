@@ -1,5 +1,6 @@
 /**
- * The only module that touches fluent-ffmpeg. fluent-ffmpeg is archived upstream (2025-05) but
+ * The only module that drives fluent-ffmpeg (./probe-thread.ts only loads it in a thread for the
+ * probes). fluent-ffmpeg is archived upstream (2025-05) but
  * required by the customer, so everything it does for us goes through these few functions; swapping
  * it for a plain `child_process.spawn` later means rewriting this file and nothing else.
  *
@@ -30,6 +31,7 @@ import {
 import type { FfmpegInstall, MediaInfo, RunFfmpegOptions, RunFfmpegResult } from './ffmpeg-types';
 import { mediaInfoFrom } from './probe-info';
 import { ProbeCache } from './probe-cache';
+import { ffprobeInThread } from './probe-thread';
 
 // Callers take the types and errors from here, with the functions that produce them.
 export * from './ffmpeg-types';
@@ -106,12 +108,9 @@ export function ensureFfmpeg(): Promise<FfmpegInstall> {
   return install;
 }
 
-function ffprobeData(path: string): Promise<FfprobeData> {
-  return new Promise((resolveData, reject) => {
-    ffmpeg.ffprobe(fileArg(path), (err: unknown, data: FfprobeData) =>
-      err ? reject(err instanceof Error ? err : new Error('ffprobe failed')) : resolveData(data),
-    );
-  });
+/** fluent-ffmpeg's ffprobe, started from its own thread: starting it here blocked the main thread (./probe-thread.ts). */
+function ffprobeData(ffprobePath: string, path: string): Promise<FfprobeData> {
+  return ffprobeInThread(ffprobePath, fileArg(path));
 }
 
 /**
@@ -123,9 +122,9 @@ export async function probe(path: string): Promise<MediaInfo> {
   // `vidflow stitch` would pay it on its critical path. It runs only when the probe fails, to
   // tell a broken ffprobe (FfmpegMissingError, with the install hint) from a bad clip: blaming
   // the clip would have it downloaded or even generated again.
-  await locateFfmpeg();
+  const { ffprobe } = await locateFfmpeg();
   try {
-    return await probeFile(path);
+    return await probeFile(ffprobe, path);
   } catch (err) {
     await ensureFfmpeg();
     throw err;
@@ -135,7 +134,7 @@ export async function probe(path: string): Promise<MediaInfo> {
 /** One per process: a clip probed at download is not probed again by its stitch (./probe-cache.ts). */
 const probes = new ProbeCache();
 
-async function probeFile(path: string): Promise<MediaInfo> {
+async function probeFile(ffprobePath: string, path: string): Promise<MediaInfo> {
   let st: Awaited<ReturnType<typeof stat>>;
   try {
     st = await stat(path);
@@ -150,7 +149,7 @@ async function probeFile(path: string): Promise<MediaInfo> {
   if (known) return known;
   let data: FfprobeData;
   try {
-    data = await ffprobeData(path);
+    data = await ffprobeData(ffprobePath, path);
   } catch (err) {
     if (isSpawnFailure(err)) {
       throw new FfmpegStartError(`ffprobe could not be started: ${err.code ?? err.message}`, err.code);
