@@ -18,6 +18,7 @@
  * provider queue; `storyboard`: the same, plus `storyboard` (keyframes, storyboard review, clips from
  * their keyframes), `storyboard-redo` (keyframe 2 redone in review), `storyboard-expired` (keyframe
  * 2's output gone before its download, generated again) and `multi-shot` (kling-v3, one clip).
+ * `localclaim`: the same, the home worker claimed by a local activity (PATCH_LOCAL_CLAIM).
  *
  * Failures in a history carry the recording machine's stack traces; their absolute paths are
  * rewritten to `<repo>/...` before a file is saved (replay never reads stack traces), so a

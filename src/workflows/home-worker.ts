@@ -8,8 +8,8 @@ import { CancellationScope, log, patched } from '@temporalio/workflow';
 import { failure } from '../shared/failures';
 import { parseDurationMs } from '../shared/define-schemas';
 import { messageOf } from './activity-failures';
-import { claimWorker, homeActivities } from './activity-options';
-import { PATCH_CLEANUP_ON_FAILURE, PATCH_WORKER_AFFINITY } from './patches';
+import { claimWorker, claimWorkerHere, homeActivities } from './activity-options';
+import { PATCH_CLEANUP_ON_FAILURE, PATCH_LOCAL_CLAIM, PATCH_WORKER_AFFINITY } from './patches';
 import type { Home, PipelineRun } from './run-state';
 
 /** Times a run may move to another worker after its home disappeared (each move re-downloads its clips). */
@@ -27,7 +27,9 @@ export function homeWorker(run: PipelineRun): Promise<Home> {
   if (run.home) return Promise.resolve(run.home);
   run.claiming ??= (async () => {
     if (!patched(PATCH_WORKER_AFFINITY)) return (run.home = run.legacyHome);
-    const claim = await claimWorker.executeWithOptions({ summary: 'claim a worker for the clips' }, []);
+    const claim = patched(PATCH_LOCAL_CLAIM)
+      ? await claimWorkerHere()
+      : await claimWorker.executeWithOptions({ summary: 'claim a worker for the clips' }, []);
     const claimed: Home = {
       taskQueue: claim.taskQueue,
       workerId: claim.workerId,

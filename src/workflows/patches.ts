@@ -34,3 +34,9 @@ export const PATCH_PROVIDER_QUEUE = 'provider-queue';
  * uploadKeyframe call on that path only.
  */
 export const PATCH_KEYFRAME_UPLOAD_REFRESH = 'keyframe-upload-refresh';
+/**
+ * The home worker is claimed by a local activity, inside the workflow task that needs it (before, an
+ * activity on the shared queue, and a second workflow task before the first download). Replaces a
+ * ScheduleActivityTask command with a local-activity marker.
+ */
+export const PATCH_LOCAL_CLAIM = 'local-claim';
