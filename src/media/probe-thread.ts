@@ -47,7 +47,12 @@ function failAll(err: Error): void {
 
 function probeThread(): Worker {
   if (thread) return thread;
-  const t = new Worker(THREAD_CODE, { eval: true, workerData: { fluent: require.resolve('fluent-ffmpeg') } });
+  const t = new Worker(THREAD_CODE, {
+    eval: true,
+    workerData: { fluent: require.resolve('fluent-ffmpeg') },
+    // It holds one probe's JSON at a time: a small heap keeps the worker's RSS where it was.
+    resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
+  });
   t.unref();
   t.on('message', (reply: Reply) => {
     const p = pending.get(reply.id);
