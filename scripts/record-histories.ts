@@ -18,7 +18,8 @@
  * provider queue; `storyboard`: the same, plus `storyboard` (keyframes, storyboard review, clips from
  * their keyframes), `storyboard-redo` (keyframe 2 redone in review), `storyboard-expired` (keyframe
  * 2's output gone before its download, generated again) and `multi-shot` (kling-v3, one clip).
- * `localclaim`: the same, the home worker claimed by a local activity (PATCH_LOCAL_CLAIM).
+ * `localclaim`: the same, the home worker claimed by a local activity (PATCH_LOCAL_CLAIM), plus
+ * `queried` (status queries throughout: the claim's result reaches the workflow a task after its marker).
  *
  * Failures in a history carry the recording machine's stack traces; their absolute paths are
  * rewritten to `<repo>/...` before a file is saved (replay never reads stack traces), so a
@@ -224,6 +225,17 @@ async function main(): Promise<void> {
     if (set) await run('stitch-failed', 'a forest in fog', approve);
     if (set) await run('short-clip', 'a kite over dunes', approve);
     if (set) await run('over-budget', 'a glacier at noon', approve, { maxCostUsd: 1.05 });
+    // `queried`: status queries all along, as `vidflow watch` and the Web UI send them. A query
+    // arriving as the home's local-activity claim completes moves its result to the next workflow task.
+    if (set) {
+      await run('queried', 'a ferry in rain', async (h) => {
+        await approve(h);
+        const storm = async () => {
+          while ((await h.query(statusQuery)).stage !== 'completed');
+        };
+        await Promise.all([storm(), storm(), storm()]);
+      });
+    }
     if (set) {
       const inReview = async (h: ReturnType<typeof env.client.workflow.getHandle>, stitched: number) =>
         eventually(async () => {

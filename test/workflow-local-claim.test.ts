@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import { statusQuery } from '../src/shared/messages';
 import { videoPipeline } from '../src/workflows/video-pipeline';
 import { fakeActivities, newCalls } from './helpers/fake-activities';
-import { uniqueTaskQueue, workflowTestKit } from './helpers/temporal';
+import { uniqueTaskQueue, workflowBundle, workflowTestKit } from './helpers/temporal';
 
 const kit = workflowTestKit('local-claim');
 const { EventType } = temporal.api.enums.v1;
@@ -76,4 +77,41 @@ test('the claim runs inside the workflow task that needs it: no claim activity, 
   const between = order.slice(firstDone + 1, firstDownload);
   assert.equal(between.filter((x) => x === 'workflow task').length, 1, `between: ${between.join(', ')}`);
   assert.ok(!between.some((x) => x.startsWith('scheduled ')), `between: ${between.join(', ')}`);
+});
+
+test('status queries racing the claim: its result reaches the workflow a task after its marker, and the run still replays', async (t) => {
+  // A query that arrives as the claim completes makes Temporal close the workflow task with the
+  // claim's marker and hand its result over in the next task; a replay hands it over in the
+  // marker's task. A patch asked first after the claim was then unknown to the replay: the
+  // downloads' PATCH_PAID_CLIPS_KEPT failed replays with a nondeterminism error (CI, review test).
+  const acts = fakeActivities(newCalls());
+  let raced = 0;
+  const failures: string[] = [];
+  await kit.withWorker(acts, async (tq) => {
+    for (let i = 0; i < 5 && raced === 0; i++) {
+      const h = await kit.env.client.workflow.start(videoPipeline, {
+        taskQueue: tq,
+        workflowId: `local-claim-queried-${tq}-${i}`,
+        args: [{ prompt: 'a ferry in rain', autoApprove: true }],
+      });
+      let done = false;
+      const storm = async () => {
+        while (!done) await h.query(statusQuery).catch(() => undefined);
+      };
+      const storms = [storm(), storm(), storm()];
+      await h.result().finally(() => (done = true));
+      await Promise.all(storms);
+      const history = await h.fetchHistory();
+      const events = history.events ?? [];
+      const claim = events.findIndex((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+      if (events[claim + 1]?.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) raced++;
+      const replays = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
+        { workflowId: h.workflowId, history },
+      ]);
+      for await (const r of replays) if (r.error) failures.push(`${h.workflowId}: ${r.error.message}`);
+    }
+  });
+  t.diagnostic(`runs whose claim result came a workflow task after its marker: ${raced}`);
+  assert.ok(raced > 0, 'no run had its claim result delivered a task late: the race was not exercised');
+  assert.deepEqual(failures, []);
 });

@@ -9,7 +9,7 @@ import { failure } from '../shared/failures';
 import { parseDurationMs } from '../shared/define-schemas';
 import { messageOf } from './activity-failures';
 import { claimWorker, claimWorkerHere, homeActivities } from './activity-options';
-import { PATCH_CLEANUP_ON_FAILURE, PATCH_LOCAL_CLAIM, PATCH_WORKER_AFFINITY } from './patches';
+import { PATCH_CLEANUP_ON_FAILURE, PATCH_LOCAL_CLAIM, PATCH_PAID_CLIPS_KEPT, PATCH_WORKER_AFFINITY } from './patches';
 import type { Home, PipelineRun } from './run-state';
 
 /** Times a run may move to another worker after its home disappeared (each move re-downloads its clips). */
@@ -27,7 +27,14 @@ export function homeWorker(run: PipelineRun): Promise<Home> {
   if (run.home) return Promise.resolve(run.home);
   run.claiming ??= (async () => {
     if (!patched(PATCH_WORKER_AFFINITY)) return (run.home = run.legacyHome);
-    const claim = patched(PATCH_LOCAL_CLAIM)
+    const local = patched(PATCH_LOCAL_CLAIM);
+    // Asked here, before the local activity, though the downloads after it are what use it: a
+    // local activity's result can reach the workflow one workflow task after its marker (a status
+    // query arriving as it completes), while a replay hands it over in the marker's task. A patch
+    // first asked after the claim would be asked in different tasks live and on replay, and the
+    // replay would not know its marker yet: a nondeterminism error (seen in the result-review test).
+    if (local) patched(PATCH_PAID_CLIPS_KEPT);
+    const claim = local
       ? await claimWorkerHere()
       : await claimWorker.executeWithOptions({ summary: 'claim a worker for the clips' }, []);
     const claimed: Home = {

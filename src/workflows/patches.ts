@@ -40,3 +40,7 @@ export const PATCH_KEYFRAME_UPLOAD_REFRESH = 'keyframe-upload-refresh';
  * ScheduleActivityTask command with a local-activity marker.
  */
 export const PATCH_LOCAL_CLAIM = 'local-claim';
+// Code that runs right after a local activity must not ask a patch for the first time: Temporal
+// may deliver the activity's result a workflow task after its marker, a replay in the marker's
+// task, and the replay would not know the patch yet. home-worker asks PATCH_PAID_CLIPS_KEPT first.
+// (PATCH_LOCAL_CLAIM never ran in a deployment before that fix: its histories were recorded again.)
