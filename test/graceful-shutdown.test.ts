@@ -178,8 +178,10 @@ describe('SIGTERM to one of two workers', () => {
         `handover took ${s.toFixed(1)} s; a heartbeat timeout alone is ${GENERATE_HEARTBEAT_TIMEOUT_S} s`,
       );
     }
-    // A handed its predictions on and cancelled none of them; B resumed them by id.
-    assert.equal((a.logs().match(/lives on for the next attempt/g) ?? []).length, 3, a.logs());
+    // A handed its predictions on and cancelled none of them; B resumed them by id. What A reported
+    // is asserted from the history below; its log lines are a diagnostic: one CI run (of many) saw
+    // one "handed over" line of three while the history recorded all three hand-overs.
+    t.diagnostic(`hand-over lines in A's log: ${(a.logs().match(/lives on for the next attempt/g) ?? []).length}`);
     assert.doesNotMatch(a.logs(), /cancelled prediction/);
     const stillRunning = await emulatorState(c.emu);
     assert.ok(
@@ -191,8 +193,9 @@ describe('SIGTERM to one of two workers', () => {
     assert.equal((b.logs().match(/resuming prediction/g) ?? []).length, 3, `B resumed 3 predictions:\n${b.logs()}`);
     const gen = acts.filter((x) => x.name === 'generateClip');
     assert.ok(
-      gen.every((x) => x.attempt === 2 && !/heartbeat/i.test(x.lastFailure ?? '')),
-      `each generation was handed over once, not timed out: ${describeActivities(gen)}`,
+      gen.length === 3 &&
+        gen.every((x) => x.attempt === 2 && /shutting down.*\(handed over\)/.test(x.lastFailure ?? '')),
+      `each generation was handed over once by A, not timed out: ${describeActivities(gen)}`,
     );
   });
 
