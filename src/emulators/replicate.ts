@@ -390,6 +390,12 @@ export class ReplicateEmulator {
   private order: string[] = [];
   private promptScenes = new Map<string, number>();
   private clips = new Map<string, Promise<string>>();
+  /**
+   * The bytes (and ETag) of the files served most recently, by path. A CDN answers from memory;
+   * reading and hashing the file again for each of 300 downloads at once kept the emulator, not
+   * the worker, busy for seconds per download in bench:load.
+   */
+  private served = new Map<string, Promise<{ bytes: Buffer; etag: string }>>();
   private counters = this.emptyCounters();
   /** Times of the creates let through in the last minute, for `createsPerMinute`. */
   private createsAt: number[] = [];
@@ -924,11 +930,14 @@ export class ReplicateEmulator {
         break;
     }
     let bytes: Buffer;
+    let etag: string;
     try {
-      bytes =
-        fault === 'broken'
-          ? Buffer.from('<html><body>This is not an MP4 file.</body></html>\n'.repeat(64))
-          : await readFile(await this.clipFor(record));
+      if (fault === 'broken') {
+        bytes = Buffer.from('<html><body>This is not an MP4 file.</body></html>\n'.repeat(64));
+        etag = `"${createHash('md5').update(bytes).digest('hex')}"`;
+      } else {
+        ({ bytes, etag } = await this.fileBytes(await this.clipFor(record)));
+      }
     } catch (err) {
       // An input image that cannot be fetched (start_image, end_image): the render failed.
       res.writeHead(500, { 'content-type': 'text/plain' });
@@ -939,7 +948,7 @@ export class ReplicateEmulator {
       'content-type': isImageModel(record.model) ? 'image/png' : 'video/mp4',
       'content-length': String(bytes.length),
       'cache-control': 'public, max-age=3600',
-      etag: `"${createHash('md5').update(bytes).digest('hex')}"`,
+      etag,
     });
     if (req.method === 'HEAD') {
       res.end();
@@ -1063,6 +1072,18 @@ export class ReplicateEmulator {
       this.clips.set(key, clip);
     }
     return clip;
+  }
+
+  private fileBytes(path: string): Promise<{ bytes: Buffer; etag: string }> {
+    let file = this.served.get(path);
+    if (!file) {
+      file = readFile(path).then((bytes) => ({ bytes, etag: `"${createHash('md5').update(bytes).digest('hex')}"` }));
+      void file.catch(() => this.served.delete(path));
+      // A few recent files: storyboard clips are one file per prediction.
+      if (this.served.size >= 16) this.served.delete(this.served.keys().next().value!);
+      this.served.set(path, file);
+    }
+    return file;
   }
 
   private cached(key: string, render: () => Promise<string>): Promise<string> {
