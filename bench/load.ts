@@ -5,7 +5,7 @@
  * 2/3 processing.
  *
  *   npm run bench:load -- [--runs 20] [--latency-ms 3000] [--size 1280x720] [--mode webhook|polling|legacy]
- *                         [--keep] [--source] [--worker-env KEY=VALUE ...]
+ *                         [--keep] [--source] [--worker-env KEY=VALUE ...] [--server-config KEY=JSON ...]
  *
  * `--mode` (default polling): `polling` = the prediction tracker reads all clips in bulk every 5 s;
  * `webhook` = the emulator posts signed webhooks to the receiver inside the worker
@@ -36,15 +36,16 @@ import { Client, Connection } from '@temporalio/client';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startDevServer } from '../src/client/dev-server';
 import type { DevServer } from '../src/client/dev-server';
 import { loadConfig } from '../src/config';
 import { freePort, pidsWithArg } from '../test/helpers/crash';
 import { startEmulatorProcess, startWorkerProcess } from '../test/helpers/processes';
 import type { EmulatorProcess, WorkerProcess } from '../test/helpers/processes';
+import { bench, usage } from './load/args';
+import { baselineRun } from './load/baseline';
 import { historyOf, percentile } from './load/history';
-import type { RunHistory } from './load/history';
+import { generationPhase } from './load/phases';
 import { providerFigures } from './load/provider-figures';
 import { describeSdkMetrics, scrape } from './load/sdk-metrics';
 import { oneRun } from './load/runs';
@@ -63,38 +64,7 @@ import {
 const GOAL_RSS_MB = 300;
 const GOAL_TAIL_SLACK_S = 1;
 
-const { values: args } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '20' },
-    'latency-ms': { type: 'string', default: '3000' },
-    size: { type: 'string', default: '1280x720' },
-    keep: { type: 'boolean', default: false },
-    source: { type: 'boolean', default: false },
-    'node-options': { type: 'string' },
-    mode: { type: 'string', default: 'polling' },
-    'worker-env': { type: 'string', multiple: true, default: [] },
-  },
-  strict: true,
-});
-
-function usage(msg: string): never {
-  process.stderr.write(`bench:load: ${msg}\n`);
-  process.exit(2);
-}
-
-const RUNS = Math.floor(Number(args.runs));
-if (!Number.isFinite(RUNS) || RUNS < 1) usage(`--runs must be a number >= 1, got ${args.runs}`);
-const L = Math.round(Number(args['latency-ms']));
-if (!Number.isFinite(L) || L < 0) usage(`--latency-ms must be a number >= 0, got ${args['latency-ms']}`);
-const sizeMatch = /^(\d+)x(\d+)$/.exec(args.size);
-if (!sizeMatch) usage(`--size must be WIDTHxHEIGHT, got ${args.size}`);
-const CLIP_W = Number(sizeMatch[1]);
-const CLIP_H = Number(sizeMatch[2]);
-
-const MODE = args.mode;
-if (MODE !== 'polling' && MODE !== 'webhook' && MODE !== 'legacy') {
-  usage(`--mode must be webhook, polling or legacy, got ${MODE}`);
-}
+const { args, runs: RUNS, latencyMs: L, clipWidth: CLIP_W, clipHeight: CLIP_H, mode: MODE } = bench;
 
 const t0 = Date.now();
 const at = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s`;
@@ -115,7 +85,14 @@ async function main(): Promise<void> {
       `bench:load: ${RUNS} concurrent runs, generation latency L = ${L} ms (${Math.round(L / 3)} starting + ${Math.round((2 * L) / 3)} processing), clips ${CLIP_W}x${CLIP_H}`,
     );
     if (!args.source) ensureBuilt();
-    server = await startDevServer({ port: await freePort(), uiPort: await freePort(), detached: false, dbFile });
+    server = await startDevServer({
+      port: await freePort(),
+      uiPort: await freePort(),
+      detached: false,
+      dbFile,
+      dynamicConfig: args['server-config'],
+      inMemory: args['server-memory'],
+    });
     const probeFile = join(dir, 'mem-probe.js');
     const memFile = join(dir, 'mem-at-peak.json');
     const metricsAddress = `127.0.0.1:${await freePort()}`;
@@ -175,7 +152,7 @@ async function main(): Promise<void> {
     const workerPid = worker.child.pid;
     if (workerPid === undefined) throw new Error('worker process has no pid');
     say(
-      `${at()}  dev server ${server.address}, worker pid ${workerPid} polling (task queue ${env.TEMPORAL_TASK_QUEUE}), from ${args.source ? 'src/ (tsx, bundling at start)' : 'dist/ (prebuilt workflow bundle)'}`,
+      `${at()}  dev server ${server.address}${args['server-config'].length ? ` (${args['server-config'].join(', ')})` : ''}, worker pid ${workerPid} polling (task queue ${env.TEMPORAL_TASK_QUEUE}), from ${args.source ? 'src/ (tsx, bundling at start)' : 'dist/ (prebuilt workflow bundle)'}`,
     );
     say(`${at()}  worker idle RSS ${mb(vmRssKb(workerPid))}`);
     sampler = sampleRss(workerPid);
@@ -185,34 +162,8 @@ async function main(): Promise<void> {
     const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
 
     // Baseline: one run alone on the idle worker.
-    const base = await oneRun(client, cfg, t0, 'baseline');
-    if (!base.ok) throw new Error(`baseline run ${base.workflowId} failed: ${base.error ?? '?'}`);
-    const bh = await historyOf(client, base.workflowId);
-    const tailMs = bh.lastClipReadyMs !== undefined && bh.doneMs !== undefined ? bh.doneMs - bh.lastClipReadyMs : NaN;
-    const stitchMs =
-      bh.stitchStartedMs !== undefined && bh.stitchCompletedMs !== undefined
-        ? bh.stitchCompletedMs - bh.stitchStartedMs
-        : NaN;
-    const queueMs =
-      bh.stitchScheduledMs !== undefined && bh.stitchStartedMs !== undefined
-        ? bh.stitchStartedMs - bh.stitchScheduledMs
-        : NaN;
-    const toScheduleMs =
-      bh.lastClipReadyMs !== undefined && bh.stitchScheduledMs !== undefined
-        ? bh.stitchScheduledMs - bh.lastClipReadyMs
-        : NaN;
-    const afterStitchMs =
-      bh.stitchCompletedMs !== undefined && bh.doneMs !== undefined ? bh.doneMs - bh.stitchCompletedMs : NaN;
-    const baselinePeaks = { ...sampler.peaks };
-    say('');
-    say('baseline (1 run alone on the idle worker)');
-    say(`  end-to-end                 ${s(base.ms)}`);
-    say(`  last clip ready -> done    ${s(tailMs)}`);
-    say(`  stitch activity duration   ${s(stitchMs)} (started -> completed)`);
-    say(
-      `  tail breakdown             last clip -> stitch scheduled ${s(toScheduleMs)}, scheduled -> started ${s(queueMs)}, stitch ${s(stitchMs)}, stitch completed -> done ${s(afterStitchMs)}`,
-    );
-    say(`  worker peak RSS            ${mb(baselinePeaks.workerKb)} (children ${mb(baselinePeaks.childrenKb)})`);
+    const sampling = sampler;
+    const { tailMs, stitchMs } = await baselineRun(client, cfg, t0, () => ({ ...sampling.peaks }));
 
     // Load: K runs at once.
     const emuBefore = await emu.state();
@@ -226,12 +177,13 @@ async function main(): Promise<void> {
       return {
         worker: w.own,
         children: w.children,
-        server: pidsWithArg(dbFile).reduce((acc, pid) => acc + cpuSeconds(pid).own, 0),
+        server: server?.pid === undefined ? 0 : cpuSeconds(server.pid).own,
         // The emulators' process is a launcher (tsx) whose child does the work: count its tree.
-        emulators: [emu?.child.pid ?? 0, ...descendantsOf(emu?.child.pid ?? 0)].reduce(
-          (acc, pid) => acc + cpuSeconds(pid).own,
-          0,
-        ),
+        // Its own and its children's: the emulated provider renders each clip with ffmpeg.
+        emulators: [emu?.child.pid ?? 0, ...descendantsOf(emu?.child.pid ?? 0)].reduce((acc, pid) => {
+          const c = cpuSeconds(pid);
+          return acc + c.own + c.children;
+        }, 0),
         bench: (bench.user + bench.system) / 1e6,
       };
     };
@@ -268,21 +220,6 @@ async function main(): Promise<void> {
 
     const emuAfter = (await emu.state()) as unknown as EmulatorSnapshot;
     const provider = providerFigures(emuBefore as unknown as EmulatorSnapshot, emuAfter, loadStart);
-    const genPhase = histories
-      .filter((h) => h.generateScheduledMs !== undefined && h.lastClipReadyMs !== undefined)
-      .map((h) => h.lastClipReadyMs! - h.generateScheduledMs!)
-      .sort((a, b) => a - b);
-    // The generation phase, split: waiting for the pace (scheduled -> the run's last create), and
-    // the run's last create -> its last clip downloaded (L plus what webhooks/polls and the
-    // download add: the part the design owns; the pace is the account's limit).
-    const paceWait = histories
-      .filter((h) => h.generateScheduledMs !== undefined && h.lastGenerateStartedMs !== undefined)
-      .map((h) => h.lastGenerateStartedMs! - h.generateScheduledMs!)
-      .sort((a, b) => a - b);
-    const afterCreate = histories
-      .filter((h) => h.lastGenerateStartedMs !== undefined && h.lastClipReadyMs !== undefined)
-      .map((h) => h.lastClipReadyMs! - h.lastGenerateStartedMs!)
-      .sort((a, b) => a - b);
     const stitchQueue = histories
       .filter((h) => h.lastClipReadyMs !== undefined && h.doneMs !== undefined)
       .map((h) => h.doneMs! - h.lastClipReadyMs!)
@@ -299,36 +236,7 @@ async function main(): Promise<void> {
     say(`  429s                       ${provider.rateLimited}`);
     say(`  creates/min, peak          ${provider.createsPerMinutePeak} (any 60 s window)`);
     say(`  webhooks                   ${JSON.stringify(provider.webhooks)}`);
-    say(
-      `  generation phase p50/p95   ${s(percentile(genPhase, 50))} / ${s(percentile(genPhase, 95))} (first generate scheduled -> last clip downloaded; L = ${s(L)})`,
-    );
-    say(
-      `    of which paced p50/p95   ${s(percentile(paceWait, 50))} / ${s(percentile(paceWait, 95))} (scheduled -> the run's last create, at the account's create limit)`,
-    );
-    say(
-      `    last create -> ready     ${s(percentile(afterCreate, 50))} / ${s(percentile(afterCreate, 95))} p50/p95 (the run's last create -> its last clip downloaded; goal L + 10 s = ${s(L + 10_000)})`,
-    );
-    // Where the time after a clip's create goes, per clip: the prediction's life (L) plus the
-    // settle (webhook or poll -> the activity completed), then its download waiting for the worker
-    // (activity slots shared with queued stitches) and running.
-    const perClip = (pick: (h: RunHistory) => number[], minus = 0) =>
-      histories
-        .flatMap(pick)
-        .map((ms) => ms - minus)
-        .sort((a, b) => a - b);
-    const p5095 = (xs: number[]) => `${s(percentile(xs, 50))} / ${s(percentile(xs, 95))}`;
-    say(
-      `      per clip: L -> settled  ${p5095(perClip((h) => h.generateMs, L))} p50/p95 (generateClip started -> completed, less L)`,
-    );
-    say(
-      `      settled -> download     ${p5095(perClip((h) => h.decideMs))} p50/p95 (generateClip completed -> downloadClip scheduled: the workflow's turn)`,
-    );
-    say(
-      `      workflow tasks wait / run ${p5095(perClip((h) => h.wftWaitMs))} / ${p5095(perClip((h) => h.wftRunMs))} p50/p95 (scheduled -> started / started -> completed)`,
-    );
-    say(
-      `      download waits / runs ${p5095(perClip((h) => h.downloadWaitMs))} / ${p5095(perClip((h) => h.downloadRunMs))} p50/p95 (scheduled -> started / started -> completed)`,
-    );
+    for (const line of generationPhase(histories, L)) say(line);
     for (const line of describeSdkMetrics(metricsBefore, metricsAfter)) say(`      ${line}`);
     const cpuUsed = Object.fromEntries(
       Object.entries(cpuAfter).map(([k, v]) => [k, v - cpuBefore[k as keyof typeof cpuBefore]]),
@@ -336,7 +244,7 @@ async function main(): Promise<void> {
     const cpuTotal = Object.values(cpuUsed).reduce((a, b) => a + b, 0);
     const cores = availableParallelism();
     say(
-      `  CPU during the load        ${cpuTotal.toFixed(0)} s of ${((cores * wallMs) / 1000).toFixed(0)} (${cores} cores x wall): worker ${cpuUsed.worker.toFixed(0)}, its ffmpeg/ffprobe ${cpuUsed.children.toFixed(0)}, Temporal dev server ${cpuUsed.server.toFixed(0)}, emulators ${cpuUsed.emulators.toFixed(0)}, bench ${cpuUsed.bench.toFixed(0)}`,
+      `  CPU during the load        ${cpuTotal.toFixed(0)} s of ${((cores * wallMs) / 1000).toFixed(0)} (${cores} cores x wall): worker ${cpuUsed.worker.toFixed(0)}, its ffmpeg/ffprobe ${cpuUsed.children.toFixed(0)}, Temporal dev server ${cpuUsed.server.toFixed(0)}, emulators (their ffmpeg renders included) ${cpuUsed.emulators.toFixed(0)}, bench ${cpuUsed.bench.toFixed(0)}`,
     );
     say(
       `  stitch queue p50/p95       ${s(percentile(stitchQueue, 50))} / ${s(percentile(stitchQueue, 95))} (last clip -> done)`,

@@ -65,15 +65,21 @@ export interface DevServer {
   /** Undefined when the server lives on after this process (detached). */
   stop?: () => Promise<void>;
   how: string;
+  /** The server's process, when it is a child of this one (benches count its CPU). */
+  pid?: number | undefined;
 }
 
 export interface DevServerOptions {
   port?: number;
   uiPort?: number;
   dbFile?: string;
+  /** SQLite in memory instead of a file (runs die with the server): benches that measure the server. */
+  inMemory?: boolean;
   /** Keep running after this process exits (the default for `vidflow run`). */
   detached?: boolean;
   log?: (line: string) => void;
+  /** Dynamic config values (`KEY=JSON`), for benches that try the server's settings. */
+  dynamicConfig?: string[];
 }
 
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
@@ -96,14 +102,14 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       String(port),
       '--ui-port',
       String(uiPort),
-      '--db-filename',
-      dbFile,
+      ...(opts.inMemory ? [] : ['--db-filename', dbFile]),
       '--search-attribute',
       `${VIDEO_STAGE.name}=Keyword`,
       '--search-attribute',
       `${VIDFLOW_CHAT.name}=Keyword`,
       '--log-level',
       'warn',
+      ...(opts.dynamicConfig ?? []).flatMap((kv) => ['--dynamic-config-value', kv]),
     ];
     const logFile = resolve(STATE_DIR, 'dev-server.log');
     const out = openSync(logFile, 'a');
@@ -113,7 +119,9 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       child.unref();
       writeFileSync(PID_FILE, String(child.pid));
     }
-    log(`starting the Temporal dev server (${bin.path}, from ${bin.source}); database ${dbFile}, log ${logFile}`);
+    log(
+      `starting the Temporal dev server (${bin.path}, from ${bin.source}); database ${opts.inMemory ? 'in memory' : dbFile}, log ${logFile}`,
+    );
     if (!(await waitUntilAnswers(address, 30_000))) {
       child.kill('SIGKILL');
       throw new Error(`the Temporal dev server did not answer on ${address} within 30 s; see ${logFile}`);
@@ -124,7 +132,13 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     };
-    return { address, uiUrl, how: `${bin.path} (${bin.source})`, ...((opts.detached ?? true) ? {} : { stop }) };
+    return {
+      address,
+      uiUrl,
+      how: `${bin.path} (${bin.source})`,
+      pid: child.pid,
+      ...((opts.detached ?? true) ? {} : { stop }),
+    };
   }
 
   // No binary here: let the SDK download the CLI (needs internet). It lives inside this process.
