@@ -82,6 +82,29 @@ void test('replicate: a prediction goes starting -> processing -> succeeded and 
   assert.equal(emu.state.replicate.downloadsCompleted, 1);
 });
 
+void test('replicate: a clip is rendered while its prediction processes (not at its first download); a cancelled one never', async () => {
+  // The download that follows a webhook must not wait for an ffmpeg render the real provider has
+  // long finished: in bench:load that wait was 3.1 s per clip, counted as the worker's.
+  emu.configure({ replicate: { startingMs: 300, processingMs: 1500 } });
+  const client = replicate();
+  const kept = await client.predictions.create({ model: KLING, input: { prompt: 'a kite over dunes', duration: 5 } });
+  const dropped = await client.predictions.create({ model: KLING, input: { prompt: 'a kite at sea', duration: 5 } });
+  await client.predictions.cancel(dropped.id);
+  await pollUntil(client, kept.id, (p) => p.status === 'processing');
+  const deadline = Date.now() + 3000;
+  while (!emu.state.replicate.renderedAhead.includes(kept.id) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const during = emu.state.replicate;
+  assert.deepEqual(during.renderedAhead, [kept.id], 'rendered while processing; the cancelled one not at all');
+  assert.equal(during.downloads, 0, 'before any download');
+  const done = await pollUntil(client, kept.id, terminal);
+  assert.equal(done.status, 'succeeded');
+  const res = await fetch(done.output as string);
+  assert.equal(res.status, 200);
+  assert.ok((await res.arrayBuffer()).byteLength > 1000);
+});
+
 void test('replicate: Prefer: wait holds until done; distinct prompts get successive colours; list is newest first', async () => {
   emu.configure({ replicate: { listPageSize: 2 } });
   const client = replicate();

@@ -244,6 +244,8 @@ export interface ReplicateEmulatorState {
   downloads: number;
   downloadsCompleted: number;
   bytesServed: number;
+  /** Predictions whose output was rendered while they processed (renderWhenProcessing), by id. */
+  renderedAhead: string[];
   unauthorized: number;
   /** Every injected fault, as `route:fault` (e.g. `create:rateLimited`, `download:truncated`). */
   faultsServed: string[];
@@ -423,6 +425,7 @@ export class ReplicateEmulator {
       downloads: 0,
       downloadsCompleted: 0,
       bytesServed: 0,
+      renderedAhead: [],
       unauthorized: 0,
       faultsServed: [],
     };
@@ -453,6 +456,7 @@ export class ReplicateEmulator {
     const timer = setTimeout(() => {
       this.renders.delete(timer);
       if (this.closed || record.canceledAt !== undefined) return;
+      this.counters.renderedAhead.push(record.id);
       void this.clipFor(record).catch(() => undefined);
     }, this.config.startingMs);
     timer.unref();
