@@ -10,6 +10,9 @@ import assert from 'node:assert/strict';
 import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { statusQuery } from '../src/shared/messages';
 import { videoPipeline } from '../src/workflows/video-pipeline';
 import { fakeActivities, newCalls } from './helpers/fake-activities';
@@ -79,16 +82,36 @@ test('the claim runs inside the workflow task that needs it: no claim activity, 
   assert.ok(!between.some((x) => x.startsWith('scheduled ')), `between: ${between.join(', ')}`);
 });
 
-test('status queries racing the claim: its result reaches the workflow a task after its marker, and the run still replays', async (t) => {
+/** The claim's marker is followed by a new workflow task: its result came a task after the marker. */
+function claimResultLate(events: temporal.api.history.v1.IHistoryEvent[]): boolean {
+  const claim = events.findIndex((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+  return claim >= 0 && events[claim + 1]?.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED;
+}
+
+test('status queries racing the claim: its result may reach the workflow a task after its marker, and the run still replays', async (t) => {
   // A query that arrives as the claim completes makes Temporal close the workflow task with the
   // claim's marker and hand its result over in the next task; a replay hands it over in the
   // marker's task. A patch asked first after the claim was then unknown to the replay: the
   // downloads' PATCH_PAID_CLIPS_KEPT failed replays with a nondeterminism error (CI, review test).
+  // Whether a live run hits that window depends on the machine's timing (every run on one machine,
+  // none in 20 on another), so the proof is the history recorded when it did: scenario `queried`.
+  const failures: string[] = [];
+  const file = join(__dirname, 'histories', 'queried-localclaim.json');
+  const recorded = historyFromJSON(JSON.parse(await readFile(file, 'utf8')));
+  assert.ok(claimResultLate(recorded.events ?? []), 'the recorded history has the claim result a task late');
+  const bundle = await workflowBundle();
+  const replay = async (workflowId: string, history: typeof recorded) => {
+    for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, [{ workflowId, history }])) {
+      if (r.error) failures.push(`${workflowId}: ${r.error.message}`);
+    }
+  };
+  await replay('queried-localclaim', recorded);
+
+  // The same storm live: every run's history replays, whether or not this machine hit the window.
   const acts = fakeActivities(newCalls());
   let raced = 0;
-  const failures: string[] = [];
   await kit.withWorker(acts, async (tq) => {
-    for (let i = 0; i < 5 && raced === 0; i++) {
+    for (let i = 0; i < 3; i++) {
       const h = await kit.env.client.workflow.start(videoPipeline, {
         taskQueue: tq,
         workflowId: `local-claim-queried-${tq}-${i}`,
@@ -102,16 +125,10 @@ test('status queries racing the claim: its result reaches the workflow a task af
       await h.result().finally(() => (done = true));
       await Promise.all(storms);
       const history = await h.fetchHistory();
-      const events = history.events ?? [];
-      const claim = events.findIndex((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
-      if (events[claim + 1]?.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) raced++;
-      const replays = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
-        { workflowId: h.workflowId, history },
-      ]);
-      for await (const r of replays) if (r.error) failures.push(`${h.workflowId}: ${r.error.message}`);
+      if (claimResultLate(history.events ?? [])) raced++;
+      await replay(h.workflowId, history);
     }
   });
-  t.diagnostic(`runs whose claim result came a workflow task after its marker: ${raced}`);
-  assert.ok(raced > 0, 'no run had its claim result delivered a task late: the race was not exercised');
+  t.diagnostic(`live runs whose claim result came a workflow task after its marker: ${raced} of 3`);
   assert.deepEqual(failures, []);
 });
