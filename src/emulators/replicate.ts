@@ -394,8 +394,8 @@ export class ReplicateEmulator {
   private clips = new Map<string, Promise<string>>();
   /**
    * The bytes (and ETag) of the files served most recently, by path. A CDN answers from memory;
-   * reading and hashing the file again for each of 300 downloads at once kept the emulator, not
-   * the worker, busy for seconds per download in bench:load.
+   * this one read and hashed the file again for each download. (The seconds a download waited in
+   * bench:load were the clip's render, not this: see renderWhenProcessing.)
    */
   private served = new Map<string, Promise<{ bytes: Buffer; etag: string }>>();
   private counters = this.emptyCounters();
@@ -440,8 +440,7 @@ export class ReplicateEmulator {
     this.counters = this.emptyCounters();
     this.files.reset();
     this.createsAt = [];
-    for (const timer of this.renders) clearTimeout(timer);
-    this.renders.clear();
+    this.cancelRenders();
   }
 
   /**
@@ -463,11 +462,15 @@ export class ReplicateEmulator {
     this.renders.add(timer);
   }
 
+  private cancelRenders(): void {
+    for (const timer of this.renders) clearTimeout(timer);
+    this.renders.clear();
+  }
+
   /** Stops waits and downloads in progress and lets running ffmpeg renders finish, so the clip folder can go. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.renders) clearTimeout(timer);
-    this.renders.clear();
+    this.cancelRenders();
     clearInterval(this.webhookSweep);
     await Promise.allSettled([...this.clips.values()]);
   }
